@@ -1,0 +1,94 @@
+// Package addrs names the things mlops manages: resources, data sources and
+// the software layers inside a resource. Addresses are plain values that
+// every other package can share without importing each other.
+package addrs
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Mode tells a managed resource from a data source.
+type Mode byte
+
+const (
+	// Managed is a resource block: mlops creates, updates and deletes it.
+	Managed Mode = 'M'
+	// Data is a data block: mlops only reads it.
+	Data Mode = 'D'
+)
+
+// Resource is the address of a resource or data block, such as
+// aws_instance.web or data.aws_ami.ubuntu.
+type Resource struct {
+	Mode Mode
+	Type string
+	Name string
+}
+
+// String renders the address the way users write it in references.
+func (r Resource) String() string {
+	if r.Mode == Data {
+		return "data." + r.Type + "." + r.Name
+	}
+	return r.Type + "." + r.Name
+}
+
+// Less orders addresses for stable output: by string form.
+func (r Resource) Less(o Resource) bool { return r.String() < o.String() }
+
+// ParseResource parses "type.name" or "data.type.name".
+func ParseResource(s string) (Resource, error) {
+	parts := strings.Split(s, ".")
+	switch {
+	case len(parts) == 2 && validIdent(parts[0]) && validIdent(parts[1]) && parts[0] != "data":
+		return Resource{Mode: Managed, Type: parts[0], Name: parts[1]}, nil
+	case len(parts) == 3 && parts[0] == "data" && validIdent(parts[1]) && validIdent(parts[2]):
+		return Resource{Mode: Data, Type: parts[1], Name: parts[2]}, nil
+	}
+	return Resource{}, fmt.Errorf("invalid resource address %q: expected TYPE.NAME or data.TYPE.NAME", s)
+}
+
+// Layer is the address of a software layer inside a resource:
+// aws_instance.web.layer.docker.
+type Layer struct {
+	Resource Resource
+	Name     string
+}
+
+func (l Layer) String() string { return l.Resource.String() + ".layer." + l.Name }
+
+// ParseLayer parses "type.name.layer.layername".
+func ParseLayer(s string) (Layer, error) {
+	i := strings.Index(s, ".layer.")
+	if i < 0 {
+		return Layer{}, fmt.Errorf("invalid layer address %q: expected TYPE.NAME.layer.LAYER", s)
+	}
+	r, err := ParseResource(s[:i])
+	if err != nil || r.Mode != Managed {
+		return Layer{}, fmt.Errorf("invalid layer address %q: expected TYPE.NAME.layer.LAYER", s)
+	}
+	name := s[i+len(".layer."):]
+	if !validIdent(name) {
+		return Layer{}, fmt.Errorf("invalid layer name in %q", s)
+	}
+	return Layer{Resource: r, Name: name}, nil
+}
+
+func validIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case (c >= '0' && c <= '9') || c == '-':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}

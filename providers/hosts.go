@@ -1,0 +1,106 @@
+package providers
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/schema"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// SSHTarget is an evaluated ssh block: how to reach a host.
+type SSHTarget struct {
+	Host           string
+	Port           int
+	User           string
+	PrivateKeyFile string // path, already expanded (~ resolved)
+	// HostKey pins the host key up front ("ssh-ed25519 AAAA..."); empty: pin at first contact.
+	HostKey string
+	// Timeout bounds how long to wait for the host to accept SSH (default 5 minutes).
+	Timeout time.Duration
+	// Alias is the ~/.ssh/config Host alias mlops keeps for this host ("" = none).
+	Alias string
+}
+
+// Layer is one evaluated layer block of a host.
+type Layer struct {
+	Addr addrs.Layer
+	Kind string
+	// Config conforms to the layer kind's schema and is wholly known.
+	Config cty.Value
+	// Digest identifies the layer's inputs; the state records it when applied.
+	Digest string
+}
+
+// LayerRecord is what the state remembers of an applied layer.
+type LayerRecord struct {
+	Addr   addrs.Layer
+	Kind   string
+	Digest string
+	Config cty.Value // the config it was applied with (may be null for old states)
+}
+
+// LayerStatus is what a probe found for one layer.
+type LayerStatus struct {
+	Addr addrs.Layer
+	// Satisfied: the host already matches the layer; nothing to do.
+	Satisfied bool
+	// Present: some of it is there (so a change is "~" rather than "+").
+	Present bool
+	// Reasons say what differs, for the plan: "docker_compose version 1.29.2 -> v2.5.0",
+	// "user ubuntu not in group docker".
+	Reasons []string
+}
+
+// HostSession is a connection to one host: probes and actions over one SSH
+// connection. Close releases it.
+type HostSession interface {
+	// HostKey is the host's public key in authorized_keys format, as verified.
+	HostKey() string
+	// Probe checks all layers in one remote round trip.
+	Probe(ctx context.Context, req ProbeRequest) ProbeResponse
+	// Converge applies the given layers in order, stopping at the first failure.
+	Converge(ctx context.Context, req ConvergeRequest) ConvergeResponse
+	Close() error
+}
+
+// Hosts opens sessions to hosts and knows the layer kinds.
+type Hosts interface {
+	LayerSchemas() map[string]*schema.Layer
+	// Open connects to the target, waiting for it up to target.Timeout.
+	// knownHostKey is the key pinned in state ("" at first contact). A key that
+	// differs from target.HostKey or knownHostKey is a fatal error.
+	Open(ctx context.Context, target SSHTarget, knownHostKey string) (HostSession, hcl.Diagnostics)
+}
+
+// ProbeRequest lists the layers to check and the removed layers to report on.
+type ProbeRequest struct {
+	Layers []Layer
+}
+
+// ProbeResponse has one status per requested layer, in order.
+type ProbeResponse struct {
+	Statuses    []LayerStatus
+	Diagnostics hcl.Diagnostics
+}
+
+// ConvergeRequest applies Layers (in order) and undoes Remove.
+type ConvergeRequest struct {
+	Layers []Layer
+	Remove []LayerRecord
+	// Output receives remote output lines as they arrive.
+	Output func(layer addrs.Layer, line string)
+	// Done is called after each layer succeeded.
+	Done func(layer addrs.Layer)
+	// Removed is called after each removed layer was undone (or left in place).
+	Removed func(layer addrs.Layer)
+}
+
+// ConvergeResponse reports the first failure, if any. Layers after a failed
+// one are not run.
+type ConvergeResponse struct {
+	Failed      *addrs.Layer
+	Diagnostics hcl.Diagnostics
+}
