@@ -2,12 +2,15 @@ package providers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // SSHTarget is an evaluated ssh block: how to reach a host.
@@ -103,4 +106,19 @@ type ConvergeRequest struct {
 type ConvergeResponse struct {
 	Failed      *addrs.Layer
 	Diagnostics hcl.Diagnostics
+}
+
+// LayerDigest identifies a layer's inputs: its kind and its configuration.
+// The state records it when the layer is applied, so a later plan can tell
+// an edited layer from an unchanged one.
+func LayerDigest(kind string, cfg cty.Value) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	if cfg != cty.NilVal && cfg.IsWhollyKnown() {
+		if b, err := ctyjson.Marshal(cfg, cfg.Type()); err == nil {
+			h.Write(b)
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
