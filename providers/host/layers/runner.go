@@ -1,7 +1,3 @@
-// Package layers implements the software layer kinds (apt, anaconda, docker,
-// docker_compose, file, shell): their schemas, their probes (batched into one
-// remote script per host) and their actions. It talks to a host only through
-// a Runner, so it can be tested without SSH and used over any transport.
 package layers
 
 import "context"
