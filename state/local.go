@@ -131,7 +131,8 @@ func readHolder(ctx context.Context, f *os.File) LockInfo {
 // ForceUnlock implements Store. A local lock cannot outlive its process, so
 // there is nothing to break: when a running process holds the lock,
 // ForceUnlock refuses and says so; when no process holds it, it empties a
-// lock file left with stale content and returns nil whatever the ID.
+// lock file left with stale content and returns ErrNotLocked whatever the
+// ID.
 func (l *Local) ForceUnlock(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -139,7 +140,7 @@ func (l *Local) ForceUnlock(ctx context.Context, id string) error {
 	lp := l.lockPath()
 	f, err := os.OpenFile(lp, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return ErrNotLocked
 	}
 	if err != nil {
 		return fmt.Errorf("force-unlock: %w", err)
@@ -156,7 +157,10 @@ func (l *Local) ForceUnlock(ctx context.Context, id string) error {
 			l.Describe(), holder.Who, holder.Operation, holder.ID)
 	}
 	defer funlock(f)
-	return f.Truncate(0)
+	if err := f.Truncate(0); err != nil {
+		return fmt.Errorf("force-unlock: %w", err)
+	}
+	return ErrNotLocked
 }
 
 // Read implements Store. It only reads: a corrupt or newer file is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -35,12 +36,16 @@ type Store interface {
 	// Write stores s; see the serial semantics above.
 	Write(ctx context.Context, s *State) error
 	// ForceUnlock removes the lock with the given ID, for when the run that
-	// took it is gone. It refuses when the current lock has another ID.
+	// took it is gone. It refuses when the current lock has another ID, and
+	// returns ErrNotLocked when there is no lock.
 	ForceUnlock(ctx context.Context, id string) error
 	// Describe says where the state lives, for messages: "local file
 	// .mlops/state.json", "s3://bucket/key".
 	Describe() string
 }
+
+// ErrNotLocked is returned by ForceUnlock when no lock is held.
+var ErrNotLocked = errors.New("state is not locked")
 
 // LockInfo describes who holds a lock. It is stored with the lock so that a
 // refused run can say who is in the way.
