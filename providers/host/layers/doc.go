@@ -6,18 +6,16 @@
 // # Who does what
 //
 // The SSH transport (providers/host) owns the connection: it implements
-// Runner, verifies the host key and implements providers.HostSession. Its
-// HostSession delegates the layer work to an Engine:
+// Runner, verifies the host key and implements providers.HostSession. The
+// layer work, Probe and Converge, is done by an Engine over that Runner;
+// HostKey and Close stay with the transport. The wiring is
 //
-//	func (s *session) Probe(ctx context.Context, req providers.ProbeRequest) providers.ProbeResponse {
-//		return s.engine.Probe(ctx, s.runner, req)
-//	}
-//	func (s *session) Converge(ctx context.Context, req providers.ConvergeRequest) providers.ConvergeResponse {
-//		return s.engine.Converge(ctx, s.runner, req)
-//	}
+//	host.New(host.Options{NewSession: layers.NewSession, LayerSchemas: layers.Schemas})
 //
-// HostKey and Close stay with the transport. Schemas gives
-// providers.Hosts.LayerSchemas its answer, and Digest computes
+// where NewSession is a HostSession whose Probe and Converge call a zero
+// Engine, and whose HostKey and Close the transport's session overrides. A
+// transport that builds its own session calls Engine.Probe and
+// Engine.Converge with its Runner directly. Digest computes
 // providers.Layer.Digest.
 //
 // # Scripts

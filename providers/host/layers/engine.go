@@ -320,3 +320,27 @@ func Digest(kind string, cfg cty.Value) string {
 	h.Write(js)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// NewSession returns the layer logic of one host as a providers.HostSession
+// for host.Options.NewSession: Probe and Converge run a zero Engine over r.
+// Its HostKey is "" and its Close does nothing; the transport wraps it and
+// supplies both (the verified key, closing the connection).
+func NewSession(r Runner) providers.HostSession {
+	return &session{r: r}
+}
+
+type session struct {
+	e Engine
+	r Runner
+}
+
+func (s *session) HostKey() string { return "" }
+func (s *session) Close() error    { return nil }
+
+func (s *session) Probe(ctx context.Context, req providers.ProbeRequest) providers.ProbeResponse {
+	return s.e.Probe(ctx, s.r, req)
+}
+
+func (s *session) Converge(ctx context.Context, req providers.ConvergeRequest) providers.ConvergeResponse {
+	return s.e.Converge(ctx, s.r, req)
+}
