@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/mlops-dev/mlops/internal/testworld"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -20,10 +22,8 @@ func TestMain(m *testing.M) {
 		runLockChild(path)
 		return
 	}
-	flag.Parse()
-	code := m.Run()
-	stopMoto()
-	os.Exit(code)
+	// The S3 tests share one moto server, started by the first of them.
+	os.Exit(testworld.MotoMain(m))
 }
 
 // runLockChild takes the lock on the state at path, says so on stdout and

@@ -58,7 +58,7 @@ type S3Options struct {
 	// Profile is the shared-config profile; "" means the default chain.
 	Profile string
 	// HTTPClient replaces the SDK's HTTP client when not nil.
-	HTTPClient *http.Client
+	HTTPClient aws.HTTPClient
 }
 
 // OpenS3 builds an S3 store from settings. It reads the AWS environment and
