@@ -46,8 +46,9 @@ type Host struct {
 	logf   func(format string, args ...any)
 
 	mu      sync.Mutex
-	cmd     *exec.Cmd // the unshare process, nil while sshd is down
-	sshdPID int       // sshd's PID as seen from this machine (PID 1 in its namespace)
+	cmd     *exec.Cmd     // the unshare process, nil while sshd is down
+	exited  chan struct{} // closed when cmd has been waited for
+	sshdPID int           // sshd's PID as seen from this machine (PID 1 in its namespace)
 	mounted bool
 }
 
@@ -459,7 +460,7 @@ func (h *Host) tryStartSSHD() error {
 		return err
 	}
 	h.mu.Lock()
-	h.cmd, h.sshdPID = cmd, pid
+	h.cmd, h.exited, h.sshdPID = cmd, exited, pid
 	h.mu.Unlock()
 	return nil
 }
@@ -495,15 +496,15 @@ func childPID(pid int) (int, error) {
 // namespace) and waits until it is gone, so that its port is free again.
 func (h *Host) stopSSHD() {
 	h.mu.Lock()
-	cmd, pid := h.cmd, h.sshdPID
-	h.cmd, h.sshdPID = nil, 0
+	cmd, exited, pid := h.cmd, h.exited, h.sshdPID
+	h.cmd, h.exited, h.sshdPID = nil, nil, 0
 	h.mu.Unlock()
 	if cmd == nil {
 		return
 	}
 	killPID(pid)
 	cmd.Process.Kill() // unshare ignores SIGTERM while it waits
-	cmd.Wait()
+	<-exited
 	deadline := time.Now().Add(5 * time.Second)
 	for processAlive(pid) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
