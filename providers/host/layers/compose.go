@@ -26,7 +26,7 @@ func composeKind() kind {
 			},
 			"path": {
 				Type: cty.Bool, Optional: true, Default: cty.True,
-				Description: "Put dir on PATH with one line in ~/.bashrc.",
+				Description: "Put dir on PATH with one line in ~/.bashrc, marked with the comment \"# mlops: docker_compose PATH\". With false, ~/.bashrc is left alone.",
 			},
 			"sha256": {
 				Type: cty.String, Optional: true, Validate: stringCheck(validateSHA256),
@@ -125,10 +125,8 @@ func (s *composeSpec) pathReason(f facts) string {
 		lines = strings.Split(v, "\n")
 	}
 	switch {
-	case !s.path && len(lines) > 0:
-		return "PATH line in ~/.bashrc but path = false"
 	case !s.path:
-		return ""
+		return "" // the layer leaves ~/.bashrc alone
 	case len(lines) == 0:
 		return "PATH line missing in ~/.bashrc"
 	case len(lines) > 1:
@@ -170,7 +168,7 @@ func (s *composeSpec) apply(w *script, f facts) {
 		w.echo("installed " + s.binary())
 	}
 	if s.pathReason(f) != "" {
-		writePathLine(w, s.path, s.pathLine())
+		writePathLine(w, true, s.pathLine())
 	}
 }
 
