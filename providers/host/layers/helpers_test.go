@@ -174,7 +174,9 @@ func (r *localRunner) Reconnect(context.Context) error {
 func (r *localRunner) User() string { return r.user }
 
 // path returns the local path of a file in the runner's home ("~/x").
-func (r *localRunner) path(p string) string { return filepath.Join(r.home, strings.TrimPrefix(p, "~/")) }
+func (r *localRunner) path(p string) string {
+	return filepath.Join(r.home, strings.TrimPrefix(p, "~/"))
+}
 
 // sh runs a command in the runner's environment and returns its output.
 func (r *localRunner) sh(t *testing.T, command string) string {
