@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/zclconf/go-cty/cty"
@@ -62,6 +63,10 @@ type Variable struct {
 	// Value is the final value: -var, -var-file, MLOPS_VAR_ environment, or default.
 	Value     cty.Value
 	DeclRange hcl.Range
+	// Sensitive comes from sensitive = true: the value is never rendered.
+	Sensitive bool
+
+	defaults *typeexpr.Defaults // optional-attribute defaults of the type
 }
 
 // Local is one entry of a locals block.
@@ -77,6 +82,7 @@ type Provider struct {
 	Schema    *schema.Block
 	DeclRange hcl.Range
 	body      hcl.Body
+	content   *decodedBody
 }
 
 // Resource is a resource or data block.
@@ -96,12 +102,16 @@ type Resource struct {
 	Layers []*Layer
 
 	body hcl.Body // remaining body, decoded with the schema on evaluation
+
+	content   *decodedBody // body decoded with the schema
+	dependsOn []dependsOnRef
 }
 
 // SSH is an ssh block inside a resource; it may refer to self.
 type SSH struct {
 	DeclRange hcl.Range
 	body      hcl.Body
+	attrs     map[string]*hcl.Attribute
 }
 
 // Layer is a layer block inside a resource.
@@ -111,6 +121,7 @@ type Layer struct {
 	Schema    *schema.Layer
 	DeclRange hcl.Range
 	body      hcl.Body
+	content   *decodedBody
 }
 
 // Output is an output block.
@@ -121,6 +132,7 @@ type Output struct {
 	DependsOn   []addrs.Resource
 	DeclRange   hcl.Range
 	expr        hcl.Expression
+	dependsOn   []dependsOnRef
 }
 
 // Backend is the state backend block.
@@ -139,10 +151,10 @@ type Values map[addrs.Resource]cty.Value
 // SSHSettings is an evaluated ssh block.
 type SSHSettings struct {
 	Host       string
-	Port       int    // default 22
-	User       string // default "ubuntu"
-	PrivateKey string // path with ~ expanded; "" = ssh-agent only
-	HostKey    string // pinned key, "" = pin at first contact
+	Port       int           // default 22
+	User       string        // default "ubuntu"
+	PrivateKey string        // path with ~ expanded; "" = ssh-agent only
+	HostKey    string        // pinned key, "" = pin at first contact
 	Timeout    time.Duration // default 5m
 	Alias      string
 	// Known is false when some setting is not known yet (e.g. self.public_ip

@@ -1,0 +1,154 @@
+package config
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// errorf builds an error diagnostic; subject may be nil for problems that do
+// not come from a file (command-line values).
+func errorf(subject *hcl.Range, summary, detail string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(detail, args...),
+		Subject:  subject,
+	}
+}
+
+// didYouMean returns ` Did you mean "x"?` when one of the options is close
+// to given (the same rule hcl uses), or "".
+func didYouMean(given string, options []string) string {
+	for _, o := range options {
+		if levenshtein.Distance(given, o, nil) < 3 {
+			return fmt.Sprintf(" Did you mean %q?", o)
+		}
+	}
+	return ""
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// validIdent reports whether s is a name mlops accepts for resources, layers,
+// variables and outputs: an ASCII letter or underscore, then letters, digits,
+// underscores and dashes. It is the rule of package addrs, so every name in
+// a configuration makes a parsable address.
+func validIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case (c >= '0' && c <= '9') || c == '-':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// rangeString renders a range as file:line:col for diagnostic details.
+func rangeString(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d,%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// conversionError renders a cty conversion error, with the path to the
+// offending element when there is one.
+func conversionError(err error) string {
+	if pe, ok := err.(cty.PathError); ok && len(pe.Path) > 0 {
+		return fmt.Sprintf("%s: %s", formatPath(pe.Path), pe.Error())
+	}
+	return err.Error()
+}
+
+// formatPath renders a cty path the way it would be written in HCL, without
+// the leading dot: tags["Name"], ingress[0].port.
+func formatPath(p cty.Path) string {
+	var b strings.Builder
+	for _, step := range p {
+		switch s := step.(type) {
+		case cty.GetAttrStep:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.Name)
+		case cty.IndexStep:
+			switch {
+			case !s.Key.IsKnown() || s.Key.IsNull():
+				b.WriteString("[?]")
+			case s.Key.Type() == cty.String:
+				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
+			case s.Key.Type() == cty.Number:
+				fmt.Fprintf(&b, "[%s]", s.Key.AsBigFloat().Text('f', -1))
+			default:
+				b.WriteString("[?]")
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return "value"
+	}
+	return b.String()
+}
+
+// bigText renders a number for messages.
+func bigText(f *big.Float) string { return f.Text('g', 10) }
+
+// finishDiagnostics orders diagnostics by source position (those without a
+// position first, in the order found) and drops exact repeats, so that
+// output is stable and every problem is said once.
+func finishDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		sev             hcl.DiagnosticSeverity
+		summary, detail string
+		subject         hcl.Range
+	}
+	seen := map[key]bool{}
+	out := make(hcl.Diagnostics, 0, len(diags))
+	for _, d := range diags {
+		k := key{sev: d.Severity, summary: d.Summary, detail: d.Detail}
+		if d.Subject != nil {
+			k.subject = *d.Subject
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Subject, out[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		case a.Start.Line != b.Start.Line:
+			return a.Start.Line < b.Start.Line
+		default:
+			return a.Start.Column < b.Start.Column
+		}
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
