@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/internal/testworld"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/providers/host"
 	"github.com/mlops-dev/mlops/providers/host/layers"
+	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -587,14 +589,21 @@ func TestOpen(t *testing.T) {
 		t.Error("Runner still usable after Close")
 	}
 
-	// Without layer logic, Probe says so instead of panicking.
-	s, diags = newHosts(t, host.Options{}).Open(context.Background(), targetFor(h), h.HostKey)
+	// By default the layer logic is package layers'.
+	hs = newHosts(t, host.Options{})
+	if len(hs.LayerSchemas()) == 0 {
+		t.Error("no layer schemas by default")
+	}
+	s, diags = hs.Open(context.Background(), targetFor(h), h.HostKey)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	defer s.Close()
-	if got := s.Probe(context.Background(), providers.ProbeRequest{}); !got.Diagnostics.HasErrors() {
-		t.Error("Probe without layer logic succeeded")
+	if got := s.Probe(context.Background(), providers.ProbeRequest{}); got.Diagnostics.HasErrors() {
+		t.Errorf("Probe of no layers: %v", got.Diagnostics)
+	}
+	if s.HostKey() != h.HostKey {
+		t.Errorf("HostKey() = %q", s.HostKey())
 	}
 }
 
@@ -635,4 +644,47 @@ func writeEncryptedKey(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestLayersOverSSH runs package layers' real engine over the transport:
+// probe, converge and probe again on one connection.
+func TestLayersOverSSH(t *testing.T) {
+	h := testworld.StartHost(t)
+	hs := newHosts(t, host.Options{})
+	before := h.Connections()
+	s, diags := hs.Open(context.Background(), targetFor(h), "")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	defer s.Close()
+	addr, err := addrs.ParseLayer("host.gpu.layer.motd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cty.ObjectVal(map[string]cty.Value{
+		"destination": cty.StringVal("/etc/motd.d/mlops"),
+		"content":     cty.StringVal("hello from mlops\n"),
+		"mode":        cty.StringVal("0644"),
+	})
+	layer := providers.Layer{Addr: addr, Kind: "file", Config: cfg, Digest: layers.Digest("file", cfg)}
+	ctx := context.Background()
+
+	probe := s.Probe(ctx, providers.ProbeRequest{Layers: []providers.Layer{layer}})
+	if probe.Diagnostics.HasErrors() || len(probe.Statuses) != 1 || probe.Statuses[0].Satisfied {
+		t.Fatalf("first probe = %+v", probe)
+	}
+	conv := s.Converge(ctx, providers.ConvergeRequest{Layers: []providers.Layer{layer}})
+	if conv.Diagnostics.HasErrors() || conv.Failed != nil {
+		t.Fatalf("converge = %+v", conv)
+	}
+	probe = s.Probe(ctx, providers.ProbeRequest{Layers: []providers.Layer{layer}})
+	if probe.Diagnostics.HasErrors() || !probe.Statuses[0].Satisfied {
+		t.Fatalf("second probe = %+v", probe)
+	}
+	if got := h.Exec(t, "cat /etc/motd.d/mlops; stat -c %a /etc/motd.d/mlops"); got != "hello from mlops\n644\n" {
+		t.Errorf("file on host = %q", got)
+	}
+	if got := h.Connections() - before; got != 1 {
+		t.Errorf("%d SSH connections for probe, converge, probe; want 1", got)
+	}
 }

@@ -49,11 +49,11 @@ type Options struct {
 	// AgentSocket is SSH_AUTH_SOCK; when set, the agent's keys are offered
 	// after the private key file.
 	AgentSocket string
-	// NewSession builds the layer logic (probes, converge) over a Runner.
-	// Default: sessions whose Probe and Converge report that no layer logic
-	// is configured.
+	// NewSession builds the layer logic (probes, converge) over a Runner;
+	// the transport supplies the session's HostKey and Close. Default:
+	// layers.NewSession.
 	NewSession func(r layers.Runner) providers.HostSession
-	// LayerSchemas returns the layer kinds' schemas. Default: none.
+	// LayerSchemas returns the layer kinds' schemas. Default: layers.Schemas.
 	LayerSchemas func() map[string]*schema.Layer
 	// Log receives progress messages ("waiting for SSH ..."). Default: discard.
 	Log func(format string, args ...any)
@@ -105,6 +105,12 @@ func New(opts Options) *Hosts {
 	if opts.KeepAlive == 0 {
 		opts.KeepAlive = 15 * time.Second
 	}
+	if opts.NewSession == nil {
+		opts.NewSession = layers.NewSession
+	}
+	if opts.LayerSchemas == nil {
+		opts.LayerSchemas = layers.Schemas
+	}
 	if opts.Log == nil {
 		opts.Log = func(string, ...any) {}
 	}
@@ -129,12 +135,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // LayerSchemas returns the layer kinds' schemas (Options.LayerSchemas).
-func (h *Hosts) LayerSchemas() map[string]*schema.Layer {
-	if h.opts.LayerSchemas == nil {
-		return map[string]*schema.Layer{}
-	}
-	return h.opts.LayerSchemas()
-}
+func (h *Hosts) LayerSchemas() map[string]*schema.Layer { return h.opts.LayerSchemas() }
 
 // Open connects to target (see Dial) and returns a session running the
 // layer logic over that one connection. Closing the session closes the
@@ -144,11 +145,7 @@ func (h *Hosts) Open(ctx context.Context, target providers.SSHTarget, knownHostK
 	if err != nil {
 		return nil, hcl.Diagnostics{errorDiagnostic(err)}
 	}
-	var inner providers.HostSession = noLayers{}
-	if h.opts.NewSession != nil {
-		inner = h.opts.NewSession(conn)
-	}
-	return &session{HostSession: inner, conn: conn}, nil
+	return &session{HostSession: h.opts.NewSession(conn), conn: conn}, nil
 }
 
 // errorDiagnostic turns a connection error into a diagnostic whose summary
@@ -189,26 +186,4 @@ func (s *session) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-// noLayers is the session used when Options.NewSession is nil.
-type noLayers struct{}
-
-func (noLayers) HostKey() string { return "" }
-func (noLayers) Close() error    { return nil }
-
-func (noLayers) Probe(context.Context, providers.ProbeRequest) providers.ProbeResponse {
-	return providers.ProbeResponse{Diagnostics: hcl.Diagnostics{noLayersDiag()}}
-}
-
-func (noLayers) Converge(context.Context, providers.ConvergeRequest) providers.ConvergeResponse {
-	return providers.ConvergeResponse{Diagnostics: hcl.Diagnostics{noLayersDiag()}}
-}
-
-func noLayersDiag() *hcl.Diagnostic {
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "No layer logic configured",
-		Detail:   "The SSH transport was created without Options.NewSession; this is a bug in mlops.",
-	}
 }
