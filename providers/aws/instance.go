@@ -1,0 +1,696 @@
+package aws
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Instance states. An instance that is shutting-down or terminated is gone
+// as far as mlops is concerned.
+const (
+	statePending      = "pending"
+	stateRunning      = "running"
+	stateStopping     = "stopping"
+	stateStopped      = "stopped"
+	stateShuttingDown = "shutting-down"
+	stateTerminated   = "terminated"
+)
+
+// NoteRestart is the plan note of an instance type change on a running instance.
+const NoteRestart = "the instance will be stopped and started (restart)"
+
+// instanceComputed are the attributes only EC2 knows.
+var instanceComputed = []string{"id", "public_ip", "private_ip", "public_dns", "instance_state", "availability_zone", "root_volume_id"}
+
+func isGone(inst types.Instance) bool {
+	if inst.State == nil {
+		return false
+	}
+	s := string(inst.State.Name)
+	return s == stateShuttingDown || s == stateTerminated
+}
+
+func stateOf(inst types.Instance) string {
+	if inst.State == nil {
+		return ""
+	}
+	return string(inst.State.Name)
+}
+
+func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse {
+	cfg, prior := req.Config, req.Prior
+	planned := cfg
+	unknowns := map[string]cty.Value{"tags": plannedTags(prior, cfg)}
+	for _, a := range instanceComputed {
+		unknowns[a] = cty.UnknownVal(cty.String)
+	}
+	// Optional and computed: unset means "whatever EC2 chose".
+	for _, a := range []string{"security_groups", "disk_gb", "subnet_id"} {
+		if getAttr(cfg, a).IsKnown() && getAttr(cfg, a).IsNull() {
+			if prior.IsNull() {
+				unknowns[a] = cty.UnknownVal(cfg.Type().AttributeType(a))
+			} else {
+				unknowns[a] = getAttr(prior, a)
+			}
+		}
+	}
+	planned = withAttrs(planned, unknowns)
+	if prior.IsNull() {
+		return providers.PlanChangeResponse{Planned: planned}
+	}
+
+	var replace []cty.Path
+	for _, a := range []string{"ami", "key_pair", "user_data"} {
+		if changed(prior, cfg, a) {
+			replace = append(replace, cty.GetAttrPath(a))
+		}
+	}
+	if !(getAttr(cfg, "subnet_id").IsKnown() && getAttr(cfg, "subnet_id").IsNull()) && changed(prior, cfg, "subnet_id") {
+		replace = append(replace, cty.GetAttrPath("subnet_id"))
+	}
+	newDisk, newKnown := getInt(cfg, "disk_gb")
+	oldDisk, oldKnown := getInt(prior, "disk_gb")
+	if newKnown && oldKnown && newDisk < oldDisk {
+		// EBS volumes grow but never shrink.
+		replace = append(replace, cty.GetAttrPath("disk_gb"))
+	}
+	if len(replace) > 0 {
+		return providers.PlanChangeResponse{Planned: planned, RequiresReplace: replace}
+	}
+
+	// In place: what EC2 knows stays, unless a stop or start changes it.
+	keep := map[string]cty.Value{}
+	for _, a := range instanceComputed {
+		keep[a] = getAttr(prior, a)
+	}
+	var notes []string
+	priorRunning := getBool(prior, "running", true)
+	wantRunning := getBool(cfg, "running", true)
+	typeChange := changed(prior, cfg, "instance_type")
+	restart := typeChange && priorRunning
+	if restart {
+		notes = append(notes, NoteRestart)
+	}
+	if restart || (priorRunning != wantRunning) || isUnknown(cfg, "running") {
+		// A stop releases the public address; a start gets a new one.
+		keep["public_ip"] = cty.UnknownVal(cty.String)
+		keep["public_dns"] = cty.UnknownVal(cty.String)
+		switch {
+		case isUnknown(cfg, "running"):
+			keep["instance_state"] = cty.UnknownVal(cty.String)
+		case wantRunning:
+			keep["instance_state"] = cty.StringVal(stateRunning)
+		default:
+			keep["instance_state"] = cty.StringVal(stateStopped)
+		}
+	}
+	if priorRunning && !wantRunning && !isUnknown(cfg, "running") {
+		notes = append(notes, "the instance will be stopped (its disk is kept)")
+	}
+	if newKnown && oldKnown && newDisk > oldDisk {
+		notes = append(notes, fmt.Sprintf("the root volume grows from %d to %d GiB; the file system follows at the next boot (or run growpart and resize2fs)", oldDisk, newDisk))
+	}
+	return providers.PlanChangeResponse{Planned: withAttrs(planned, keep), Notes: notes}
+}
+
+func (p *Provider) applyInstance(ctx context.Context, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
+	c, diags := p.ec2Client(ctx)
+	if diags.HasErrors() {
+		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: diags}
+	}
+	switch {
+	case req.Planned.IsNull():
+		return p.deleteInstance(ctx, c, req)
+	case req.Prior.IsNull():
+		return p.createInstance(ctx, c, req)
+	}
+	id := getString(req.Prior, "id")
+	inst, found, err := describeOneInstance(ctx, c, id)
+	if err != nil {
+		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("reading EC2 instance "+id, err)}
+	}
+	if !found {
+		return providers.ApplyChangeResponse{NewState: cty.NullVal(instanceSchema().ImpliedType()),
+			Diagnostics: errorDiag("Instance not found", "EC2 instance %s does not exist (any more); plan again to create a new one.", id)}
+	}
+	return p.convergeInstance(ctx, c, req, inst, req.Prior)
+}
+
+func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
+	cfg := req.Config
+	null := cty.NullVal(instanceSchema().ImpliedType())
+	var diags hcl.Diagnostics
+
+	// Adoption: an instance tagged for this stack and address was created
+	// by an earlier run that died before recording it.
+	if filters := ownerFilters(req.Tags); filters != nil {
+		filters = append(filters, types.Filter{Name: awssdk.String("instance-state-name"),
+			Values: []string{statePending, stateRunning, stateStopping, stateStopped}})
+		found, err := describeInstances(ctx, c, filters)
+		if err != nil {
+			return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("looking for an EC2 instance tagged for "+req.Addr.String(), err)}
+		}
+		var owned []types.Instance
+		for _, inst := range found {
+			if hasOwnerTags(inst.Tags, req.Tags) && !isGone(inst) {
+				owned = append(owned, inst)
+			}
+		}
+		if len(owned) > 0 {
+			sort.Slice(owned, func(i, j int) bool {
+				ti, tj := owned[i].LaunchTime, owned[j].LaunchTime
+				if ti != nil && tj != nil && !ti.Equal(*tj) {
+					return ti.Before(*tj)
+				}
+				return deref(owned[i].InstanceId) < deref(owned[j].InstanceId)
+			})
+			inst := owned[0]
+			if len(owned) > 1 {
+				var others []string
+				for _, o := range owned[1:] {
+					others = append(others, deref(o.InstanceId))
+				}
+				diags = append(diags, warningDiag("Several instances tagged for one address",
+					"Instances %s are also tagged for %s; mlops adopted %s and leaves the others alone. Terminate them if they are leftovers.",
+					strings.Join(others, ", "), req.Addr, deref(inst.InstanceId))...)
+			}
+			progress(req, "adopted existing %s tagged for this address", deref(inst.InstanceId))
+			partial := knownOnly(instanceState(inst, 0, false, req.Planned))
+			if req.Created != nil {
+				req.Created(partial)
+			}
+			resp := p.convergeInstance(ctx, c, req, inst, partial)
+			resp.Diagnostics = append(diags, resp.Diagnostics...)
+			return resp
+		}
+	}
+
+	in := &ec2.RunInstancesInput{
+		ImageId:      awssdk.String(getString(cfg, "ami")),
+		InstanceType: types.InstanceType(getString(cfg, "instance_type")),
+		MinCount:     awssdk.Int32(1),
+		MaxCount:     awssdk.Int32(1),
+		ClientToken:  awssdk.String(newClientToken()),
+		TagSpecifications: tagSpecs(createTags(req.Tags, getStringMap(cfg, "tags")),
+			types.ResourceTypeInstance, types.ResourceTypeVolume),
+	}
+	if k := getString(cfg, "key_pair"); k != "" {
+		in.KeyName = awssdk.String(k)
+	}
+	if sgs := getStrings(cfg, "security_groups"); len(sgs) > 0 {
+		in.SecurityGroupIds = sgs
+	}
+	if s := getString(cfg, "subnet_id"); s != "" {
+		in.SubnetId = awssdk.String(s)
+	}
+	if u := getString(cfg, "user_data"); u != "" {
+		in.UserData = awssdk.String(base64.StdEncoding.EncodeToString([]byte(u)))
+	}
+	if size, ok := getInt(cfg, "disk_gb"); ok {
+		in.BlockDeviceMappings = []types.BlockDeviceMapping{{
+			DeviceName: awssdk.String(rootDeviceName(ctx, c, getString(cfg, "ami"))),
+			Ebs:        &types.EbsBlockDevice{VolumeSize: awssdk.Int32(int32(size)), DeleteOnTermination: awssdk.Bool(true)},
+		}}
+	}
+	out, err := c.RunInstances(ctx, in)
+	if err != nil {
+		return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("creating EC2 instance", err)}
+	}
+	if len(out.Instances) == 0 {
+		return providers.ApplyChangeResponse{NewState: null, Diagnostics: errorDiag("Error creating EC2 instance", "creating EC2 instance: RunInstances returned no instance")}
+	}
+	inst := out.Instances[0]
+	id := deref(inst.InstanceId)
+	size, sizeKnown := getInt(cfg, "disk_gb")
+	partial := knownOnly(instanceState(inst, size, sizeKnown, req.Planned))
+	if req.Created != nil {
+		req.Created(partial)
+	}
+	progress(req, "created %s; waiting for it to be running", id)
+	inst, err = p.waitInstance(ctx, c, id, stateRunning)
+	if err != nil {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("waiting for EC2 instance "+id+" to run", err)}
+	}
+	if !getBool(cfg, "running", true) {
+		progress(req, "stopping %s (running = false)", id)
+		if inst, err = p.stopInstance(ctx, c, id); err != nil {
+			return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("stopping EC2 instance "+id, err)}
+		}
+	}
+	state, d := p.instanceWithVolume(ctx, c, inst, req.Planned)
+	if d.HasErrors() {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: d}
+	}
+	return providers.ApplyChangeResponse{NewState: state}
+}
+
+// convergeInstance updates an existing instance to the planned
+// configuration: security groups, tags, root volume size, instance type and
+// running state, in that order. current is the best known state, returned
+// on error.
+func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest, inst types.Instance, current cty.Value) providers.ApplyChangeResponse {
+	cfg := req.Config
+	id := deref(inst.InstanceId)
+	fail := func(what string, err error) providers.ApplyChangeResponse {
+		return providers.ApplyChangeResponse{NewState: current, Diagnostics: apiDiag(what+" "+id, err)}
+	}
+
+	if want := getStrings(cfg, "security_groups"); isSet(cfg, "security_groups") && !sameSet(want, groupIDs(inst)) {
+		progress(req, "setting the security groups of %s", id)
+		if _, err := c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: awssdk.String(id), Groups: want}); err != nil {
+			return fail("changing the security groups of EC2 instance", err)
+		}
+	}
+	if err := syncTags(ctx, c, id, userTags(inst.Tags), getStringMap(cfg, "tags")); err != nil {
+		return fail("tagging EC2 instance", err)
+	}
+	if want, ok := getInt(cfg, "disk_gb"); ok {
+		volID := rootVolumeID(inst)
+		if volID != "" {
+			size, err := volumeSizes(ctx, c, []string{volID})
+			if err != nil {
+				return fail("reading the root volume of EC2 instance", err)
+			}
+			if have, ok := size[volID]; ok && int64(have) < want {
+				progress(req, "growing root volume %s of %s from %d to %d GiB", volID, id, have, want)
+				if _, err := c.ModifyVolume(ctx, &ec2.ModifyVolumeInput{VolumeId: awssdk.String(volID), Size: awssdk.Int32(int32(want))}); err != nil {
+					return fail("growing the root volume of EC2 instance", err)
+				}
+			}
+		}
+	}
+
+	state := stateOf(inst)
+	wantRunning := getBool(cfg, "running", true)
+	if t := getString(cfg, "instance_type"); t != "" && t != string(inst.InstanceType) {
+		if state != stateStopped {
+			progress(req, "stopping %s to change its type from %s to %s", id, inst.InstanceType, t)
+			var err error
+			if inst, err = p.stopInstance(ctx, c, id); err != nil {
+				return fail("stopping EC2 instance", err)
+			}
+			state = stateOf(inst)
+		}
+		if _, err := c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{
+			InstanceId: awssdk.String(id), InstanceType: &types.AttributeValue{Value: awssdk.String(t)},
+		}); err != nil {
+			return fail("changing the type of EC2 instance", err)
+		}
+	}
+	switch {
+	case wantRunning && state != stateRunning:
+		progress(req, "starting %s", id)
+		var err error
+		if inst, err = p.startInstance(ctx, c, id, state); err != nil {
+			return fail("starting EC2 instance", err)
+		}
+	case !wantRunning && state != stateStopped:
+		progress(req, "stopping %s (running = false)", id)
+		var err error
+		if inst, err = p.stopInstance(ctx, c, id); err != nil {
+			return fail("stopping EC2 instance", err)
+		}
+	default:
+		// Read back what the changes above did (security groups, tags).
+		var found bool
+		var err error
+		if inst, found, err = describeOneInstance(ctx, c, id); err != nil {
+			return fail("reading EC2 instance", err)
+		} else if !found {
+			return providers.ApplyChangeResponse{NewState: cty.NullVal(instanceSchema().ImpliedType()),
+				Diagnostics: errorDiag("Instance not found", "EC2 instance %s disappeared while it was being updated.", id)}
+		}
+	}
+	st, d := p.instanceWithVolume(ctx, c, inst, req.Planned)
+	if d.HasErrors() {
+		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
+	}
+	return providers.ApplyChangeResponse{NewState: st}
+}
+
+// stopInstance stops an instance and waits until it is stopped. A pending
+// instance is first waited for: EC2 cannot stop it yet.
+func (p *Provider) stopInstance(ctx context.Context, c *ec2.Client, id string) (types.Instance, error) {
+	inst, found, err := describeOneInstance(ctx, c, id)
+	if err != nil {
+		return inst, err
+	}
+	if !found {
+		return inst, fmt.Errorf("instance %s not found", id)
+	}
+	switch stateOf(inst) {
+	case stateStopped:
+		return inst, nil
+	case statePending:
+		if _, err := p.waitInstance(ctx, c, id, stateRunning); err != nil {
+			return inst, err
+		}
+	}
+	if stateOf(inst) != stateStopping {
+		if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+			return inst, err
+		}
+	}
+	return p.waitInstance(ctx, c, id, stateStopped)
+}
+
+// startInstance starts a stopped (or stopping) instance and waits until it runs.
+func (p *Provider) startInstance(ctx context.Context, c *ec2.Client, id, state string) (types.Instance, error) {
+	if state == stateStopping {
+		if _, err := p.waitInstance(ctx, c, id, stateStopped); err != nil {
+			return types.Instance{}, err
+		}
+	}
+	if state != statePending {
+		if _, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil {
+			return types.Instance{}, err
+		}
+	}
+	return p.waitInstance(ctx, c, id, stateRunning)
+}
+
+// waitInstance polls until the instance reaches the state. Terminated
+// counts as reached when it is the target and as a failure otherwise; an
+// instance not (yet) visible is polled again (EC2 is eventually consistent).
+func (p *Provider) waitInstance(ctx context.Context, c *ec2.Client, id, target string) (types.Instance, error) {
+	var last types.Instance
+	err := p.poll(ctx, "instance "+id+" to be "+target, func() (bool, error) {
+		inst, found, err := describeOneInstance(ctx, c, id)
+		if err != nil {
+			return false, err
+		}
+		if !found {
+			return target == stateTerminated, nil
+		}
+		last = inst
+		s := stateOf(inst)
+		if s == target {
+			return true, nil
+		}
+		if target != stateTerminated && isGone(inst) {
+			reason := ""
+			if inst.StateReason != nil {
+				reason = ": " + deref(inst.StateReason.Message)
+			}
+			return false, fmt.Errorf("instance %s is %s%s", id, s, reason)
+		}
+		return false, nil
+	})
+	return last, err
+}
+
+func (p *Provider) deleteInstance(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
+	id := getString(req.Prior, "id")
+	null := cty.NullVal(instanceSchema().ImpliedType())
+	if _, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}); err != nil {
+		if errorCode(err) == "InvalidInstanceID.NotFound" {
+			return providers.ApplyChangeResponse{NewState: null}
+		}
+		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("terminating EC2 instance "+id, err)}
+	}
+	progress(req, "terminating %s; waiting for it to be gone", id)
+	if _, err := p.waitInstance(ctx, c, id, stateTerminated); err != nil {
+		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("waiting for EC2 instance "+id+" to terminate", err)}
+	}
+	return providers.ApplyChangeResponse{NewState: null}
+}
+
+// describeInstances lists the instances matching the filters.
+func describeInstances(ctx context.Context, c *ec2.Client, filters []types.Filter) ([]types.Instance, error) {
+	in := &ec2.DescribeInstancesInput{Filters: filters}
+	var out []types.Instance
+	for {
+		page, err := c.DescribeInstances(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Reservations {
+			out = append(out, r.Instances...)
+		}
+		if page.NextToken == nil || *page.NextToken == "" {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
+// describeInstancesByID reads instances by ID with one call. It filters on
+// instance-id rather than passing InstanceIds, which fails as a whole
+// (InvalidInstanceID.NotFound) when one of them is gone.
+func describeInstancesByID(ctx context.Context, c *ec2.Client, ids []string) (map[string]types.Instance, error) {
+	list, err := describeInstances(ctx, c, []types.Filter{{Name: awssdk.String("instance-id"), Values: ids}})
+	if err != nil {
+		return nil, err
+	}
+	found := map[string]types.Instance{}
+	for _, inst := range list {
+		found[deref(inst.InstanceId)] = inst
+	}
+	return found, nil
+}
+
+func describeOneInstance(ctx context.Context, c *ec2.Client, id string) (types.Instance, bool, error) {
+	found, err := describeInstancesByID(ctx, c, []string{id})
+	if err != nil {
+		return types.Instance{}, false, err
+	}
+	inst, ok := found[id]
+	return inst, ok, nil
+}
+
+// volumeSizes returns the sizes (GiB) of volumes by ID, with one call.
+func volumeSizes(ctx context.Context, c *ec2.Client, ids []string) (map[string]int32, error) {
+	in := &ec2.DescribeVolumesInput{Filters: []types.Filter{{Name: awssdk.String("volume-id"), Values: ids}}}
+	sizes := map[string]int32{}
+	for {
+		out, err := c.DescribeVolumes(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range out.Volumes {
+			if v.Size != nil {
+				sizes[deref(v.VolumeId)] = *v.Size
+			}
+		}
+		if out.NextToken == nil || *out.NextToken == "" {
+			return sizes, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// instanceWithVolume builds the state of an instance, reading its root
+// volume's size.
+func (p *Provider) instanceWithVolume(ctx context.Context, c *ec2.Client, inst types.Instance, prior cty.Value) (cty.Value, hcl.Diagnostics) {
+	var size int64
+	var known bool
+	if vol := rootVolumeID(inst); vol != "" {
+		sizes, err := volumeSizes(ctx, c, []string{vol})
+		if err != nil {
+			return cty.NilVal, apiDiag("reading root volume "+vol, err)
+		}
+		if s, ok := sizes[vol]; ok {
+			size, known = int64(s), true
+		}
+	}
+	return knownOnly(instanceState(inst, size, known, prior)), nil
+}
+
+func rootVolumeID(inst types.Instance) string {
+	root := deref(inst.RootDeviceName)
+	for _, m := range inst.BlockDeviceMappings {
+		if m.Ebs != nil && deref(m.DeviceName) == root {
+			return deref(m.Ebs.VolumeId)
+		}
+	}
+	if root == "" && len(inst.BlockDeviceMappings) == 1 && inst.BlockDeviceMappings[0].Ebs != nil {
+		return deref(inst.BlockDeviceMappings[0].Ebs.VolumeId)
+	}
+	return ""
+}
+
+func groupIDs(inst types.Instance) []string {
+	var ids []string
+	for _, g := range inst.SecurityGroups {
+		ids = append(ids, deref(g.GroupId))
+	}
+	return ids
+}
+
+func sameSet(a, b []string) bool {
+	as, bs := map[string]bool{}, map[string]bool{}
+	for _, x := range a {
+		as[x] = true
+	}
+	for _, x := range b {
+		bs[x] = true
+	}
+	if len(as) != len(bs) {
+		return false
+	}
+	for x := range as {
+		if !bs[x] {
+			return false
+		}
+	}
+	return true
+}
+
+// instanceState builds the state of an instance as EC2 describes it. prior
+// supplies what EC2 does not return (user_data), the spelling of tags and
+// the order of security groups; disk_gb comes from size when sizeKnown,
+// else from prior.
+func instanceState(inst types.Instance, size int64, sizeKnown bool, prior cty.Value) cty.Value {
+	groups := groupIDs(inst)
+	sgs := stringList(groups)
+	if pg := getAttr(prior, "security_groups"); pg.IsKnown() && !pg.IsNull() && sameSet(asStrings(pg), groups) && len(asStrings(pg)) == len(groups) {
+		sgs = pg
+	}
+	disk := getAttr(prior, "disk_gb")
+	if sizeKnown {
+		disk = cty.NumberIntVal(size)
+	}
+	s := stateOf(inst)
+	az := ""
+	if inst.Placement != nil {
+		az = deref(inst.Placement.AvailabilityZone)
+	}
+	return objectOf(&instanceSchema().Block, map[string]cty.Value{
+		"ami":               cty.StringVal(deref(inst.ImageId)),
+		"instance_type":     cty.StringVal(string(inst.InstanceType)),
+		"key_pair":          stringOrNull(deref(inst.KeyName)),
+		"security_groups":   sgs,
+		"disk_gb":           disk,
+		"tags":              tagsValue(userTags(inst.Tags), getAttr(prior, "tags")),
+		"subnet_id":         stringOrNull(deref(inst.SubnetId)),
+		"running":           cty.BoolVal(s == stateRunning || s == statePending),
+		"user_data":         getAttr(prior, "user_data"),
+		"id":                cty.StringVal(deref(inst.InstanceId)),
+		"public_ip":         stringOrNull(deref(inst.PublicIpAddress)),
+		"private_ip":        stringOrNull(deref(inst.PrivateIpAddress)),
+		"public_dns":        stringOrNull(deref(inst.PublicDnsName)),
+		"instance_state":    stringOrNull(s),
+		"availability_zone": stringOrNull(az),
+		"root_volume_id":    stringOrNull(rootVolumeID(inst)),
+	})
+}
+
+// knownOnly replaces unknown attributes with nulls: state holds no unknowns.
+func knownOnly(v cty.Value) cty.Value {
+	if v.IsNull() || !v.IsKnown() {
+		return v
+	}
+	vals := v.AsValueMap()
+	for k, x := range vals {
+		if !x.IsWhollyKnown() {
+			vals[k] = cty.NullVal(x.Type())
+		}
+	}
+	return cty.ObjectVal(vals)
+}
+
+func (p *Provider) refreshInstances(ctx context.Context, objs []providers.ResourceObject) ([]cty.Value, hcl.Diagnostics) {
+	c, diags := p.ec2Client(ctx)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	var ids []string
+	for _, o := range objs {
+		if id := getString(o.State, "id"); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	out := make([]cty.Value, len(objs))
+	null := cty.NullVal(instanceSchema().ImpliedType())
+	for i := range out {
+		out[i] = null
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	found, err := describeInstancesByID(ctx, c, ids)
+	if err != nil {
+		return nil, apiDiag("reading EC2 instances", err)
+	}
+	var vols []string
+	for _, inst := range found {
+		if v := rootVolumeID(inst); v != "" && !isGone(inst) {
+			vols = append(vols, v)
+		}
+	}
+	sort.Strings(vols)
+	sizes := map[string]int32{}
+	if len(vols) > 0 {
+		if sizes, err = volumeSizes(ctx, c, vols); err != nil {
+			return nil, apiDiag("reading root volumes", err)
+		}
+	}
+	for i, o := range objs {
+		inst, ok := found[getString(o.State, "id")]
+		if !ok || isGone(inst) {
+			continue
+		}
+		size, known := sizes[rootVolumeID(inst)]
+		out[i] = knownOnly(instanceState(inst, int64(size), known, o.State))
+	}
+	return out, nil
+}
+
+func (p *Provider) importInstance(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {
+	c, diags := p.ec2Client(ctx)
+	if diags.HasErrors() {
+		return providers.ImportResponse{Diagnostics: diags}
+	}
+	if !strings.HasPrefix(req.ID, "i-") {
+		return providers.ImportResponse{Diagnostics: errorDiag("Invalid instance ID", "%q is not an EC2 instance ID (i-...).", req.ID)}
+	}
+	inst, found, err := describeOneInstance(ctx, c, req.ID)
+	if err != nil {
+		return providers.ImportResponse{Diagnostics: apiDiag("reading EC2 instance "+req.ID, err)}
+	}
+	if !found || isGone(inst) {
+		return providers.ImportResponse{Diagnostics: errorDiag("Instance not found", "There is no EC2 instance %s in this region (or it is terminated).", req.ID)}
+	}
+	prior := cty.NullVal(instanceSchema().ImpliedType())
+	// EC2 returns user data only on request; an imported instance's user
+	// data must be known, or the first plan would replace it.
+	attr, err := c.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{
+		InstanceId: awssdk.String(req.ID), Attribute: types.InstanceAttributeNameUserData})
+	if err != nil {
+		return providers.ImportResponse{Diagnostics: apiDiag("reading the user data of EC2 instance "+req.ID, err)}
+	}
+	if attr.UserData != nil && deref(attr.UserData.Value) != "" {
+		data, err := base64.StdEncoding.DecodeString(deref(attr.UserData.Value))
+		if err != nil {
+			data = []byte(deref(attr.UserData.Value))
+		}
+		prior = objectOf(&instanceSchema().Block, map[string]cty.Value{"user_data": cty.StringVal(string(data))})
+	}
+	state, diags := p.instanceWithVolume(ctx, c, inst, prior)
+	if diags.HasErrors() {
+		return providers.ImportResponse{Diagnostics: diags}
+	}
+	return providers.ImportResponse{State: state}
+}
+
+// newClientToken makes RunInstances idempotent across the SDK's own retries
+// of one call (moto ignores it; the ownership tags are the real guard).
+func newClientToken() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return ""
+	}
+	return "mlops-" + hex.EncodeToString(b)
+}

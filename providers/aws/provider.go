@@ -1,0 +1,329 @@
+// Package aws is the EC2 provider: the aws_instance, aws_security_group and
+// aws_key_pair resources and the aws_ami data source, on aws-sdk-go-v2.
+//
+// Everything from outside is injected through Options: the HTTP client, the
+// environment, the sleep used between polls. Configure makes no network
+// call; the SDK configuration and the EC2 client are created on first use.
+//
+// Every object the provider creates carries the tags of the apply request
+// (mlops:stack, mlops:address). Before creating one, the provider looks for
+// an object already carrying them and adopts it: a run that died between the
+// create call and the state write does not leave a second machine behind.
+package aws
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/mlops-dev/mlops/schema"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Options are the provider's outside dependencies. The zero value works:
+// the SDK's HTTP client, real sleeps, no environment.
+type Options struct {
+	// HTTPClient sends the API requests; nil means the SDK's default client.
+	HTTPClient awssdk.HTTPClient
+	// Env is the process environment, "KEY=VALUE". The provider reads
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (static
+	// credentials, unless the provider block names a profile),
+	// AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL (endpoint, unless the
+	// provider block sets one), AWS_EC2_METADATA_DISABLED and HOME (for ~ in
+	// private_key_file). The SDK's default credential chain (shared config
+	// files, AWS_PROFILE...) still reads the real process environment.
+	Env []string
+	// Sleep waits between polls; nil means a timer that honours ctx. Tests
+	// make it return at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// PollInterval is the time between two polls of a waiter (default 5s).
+	PollInterval time.Duration
+	// WaitTimeout bounds each wait (instance running, stopped, terminated;
+	// security group deletable). It is counted in polls, WaitTimeout /
+	// PollInterval of them, so a fast Sleep keeps the bound meaningful.
+	// Default 10 minutes.
+	WaitTimeout time.Duration
+	// MaxAttempts is the SDK retryer's attempt limit per API call, for
+	// throttling and 5xx errors (default 8).
+	MaxAttempts int
+}
+
+// Provider implements providers.Provider for AWS.
+type Provider struct {
+	opts Options
+	env  map[string]string
+
+	mu       sync.Mutex
+	settings *settings  // from Configure; nil until configured
+	client   *ec2.Client // created on first use
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// settings is the evaluated provider block.
+type settings struct {
+	region   string
+	profile  string
+	endpoint string
+}
+
+// New returns an unconfigured provider.
+func New(opts Options) *Provider {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 5 * time.Second
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = 10 * time.Minute
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 8
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	env := map[string]string{}
+	for _, kv := range opts.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return &Provider{opts: opts, env: env}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Schemas implements providers.Provider.
+func (p *Provider) Schemas() schema.Schemas {
+	return schema.Schemas{
+		Provider: map[string]*schema.Block{"aws": providerSchema()},
+		Resources: map[string]*schema.Resource{
+			"aws_instance":       instanceSchema(),
+			"aws_security_group": securityGroupSchema(),
+			"aws_key_pair":       keyPairSchema(),
+		},
+		DataSources: map[string]*schema.Resource{
+			"aws_ami": amiSchema(),
+		},
+	}
+}
+
+// Configure implements providers.Provider. It only records the settings.
+func (p *Provider) Configure(_ context.Context, req providers.ConfigureRequest) providers.ConfigureResponse {
+	cfg := req.Config
+	if cfg.IsNull() || !cfg.IsWhollyKnown() {
+		return providers.ConfigureResponse{Diagnostics: providers.ErrorDiag("Invalid aws provider configuration",
+			"The aws provider block must be wholly known before anything is planned (region, profile, endpoint may use variables, not resources).")}
+	}
+	s := &settings{
+		region:   getString(cfg, "region"),
+		profile:  getString(cfg, "profile"),
+		endpoint: getString(cfg, "endpoint"),
+	}
+	var diags hcl.Diagnostics
+	if s.region == "" {
+		diags = append(diags, providers.ErrorDiag("Missing region", "The aws provider needs a region, such as region = \"eu-west-1\".")...)
+	} else if err := validateRegion(cty.StringVal(s.region)); err != nil {
+		diags = append(diags, providers.ErrorDiag("Invalid region", "%s", err)...)
+	}
+	if s.endpoint != "" {
+		if err := validateEndpoint(cty.StringVal(s.endpoint)); err != nil {
+			diags = append(diags, providers.ErrorDiag("Invalid endpoint", "%s", err)...)
+		}
+	}
+	if diags.HasErrors() {
+		return providers.ConfigureResponse{Diagnostics: diags}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.settings = s
+	p.client = nil
+	return providers.ConfigureResponse{}
+}
+
+// region is the configured region ("" before Configure).
+func (p *Provider) region() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.settings == nil {
+		return ""
+	}
+	return p.settings.region
+}
+
+// ec2Client returns the EC2 client, creating it on first use.
+func (p *Provider) ec2Client(ctx context.Context) (*ec2.Client, hcl.Diagnostics) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client != nil {
+		return p.client, nil
+	}
+	if p.settings == nil {
+		return nil, providers.ErrorDiag("Provider not configured", "The aws provider was used before its provider block was configured.")
+	}
+	cfg, err := p.loadConfig(ctx, p.settings)
+	if err != nil {
+		return nil, providers.ErrorDiag("Cannot load AWS configuration", "loading AWS configuration: %v", err)
+	}
+	p.client = ec2.NewFromConfig(cfg)
+	return p.client, nil
+}
+
+func (p *Provider) loadConfig(ctx context.Context, s *settings) (awssdk.Config, error) {
+	maxAttempts := p.opts.MaxAttempts
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(s.region),
+		config.WithRetryer(func() awssdk.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = maxAttempts })
+		}),
+	}
+	if p.opts.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(p.opts.HTTPClient))
+	}
+	if s.profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(s.profile))
+	} else if id, secret := p.env["AWS_ACCESS_KEY_ID"], p.env["AWS_SECRET_ACCESS_KEY"]; id != "" && secret != "" {
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(id, secret, p.env["AWS_SESSION_TOKEN"])))
+	}
+	if strings.EqualFold(p.env["AWS_EC2_METADATA_DISABLED"], "true") {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
+	endpoint := s.endpoint
+	if endpoint == "" {
+		endpoint = p.env["AWS_ENDPOINT_URL_EC2"]
+	}
+	if endpoint == "" {
+		endpoint = p.env["AWS_ENDPOINT_URL"]
+	}
+	if endpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(endpoint))
+	}
+	return config.LoadDefaultConfig(ctx, opts...)
+}
+
+// ReadDataSource implements providers.Provider.
+func (p *Provider) ReadDataSource(ctx context.Context, req providers.ReadDataSourceRequest) providers.ReadDataSourceResponse {
+	switch req.Addr.Type {
+	case "aws_ami":
+		return p.readAMI(ctx, req)
+	}
+	return providers.ReadDataSourceResponse{Diagnostics: providers.ErrorDiag("Unknown data source",
+		"The aws provider has no data source %s.", req.Addr.Type)}
+}
+
+// Refresh implements providers.Provider: one describe call per resource type.
+func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) providers.RefreshResponse {
+	states := make([]cty.Value, len(req.Resources))
+	byType := map[string][]int{}
+	for i, r := range req.Resources {
+		states[i] = r.State
+		byType[r.Addr.Type] = append(byType[r.Addr.Type], i)
+	}
+	var diags hcl.Diagnostics
+	for _, typ := range []string{"aws_key_pair", "aws_security_group", "aws_instance"} {
+		idx := byType[typ]
+		if len(idx) == 0 {
+			continue
+		}
+		delete(byType, typ)
+		objs := make([]providers.ResourceObject, len(idx))
+		for j, i := range idx {
+			objs[j] = req.Resources[i]
+		}
+		var got []cty.Value
+		var d hcl.Diagnostics
+		switch typ {
+		case "aws_key_pair":
+			got, d = p.refreshKeyPairs(ctx, objs)
+		case "aws_security_group":
+			got, d = p.refreshSecurityGroups(ctx, objs)
+		case "aws_instance":
+			got, d = p.refreshInstances(ctx, objs)
+		}
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue // keep the recorded states
+		}
+		for j, i := range idx {
+			states[i] = got[j]
+		}
+	}
+	for typ := range byType {
+		diags = append(diags, providers.ErrorDiag("Unknown resource type", "The aws provider has no resource type %s.", typ)...)
+	}
+	return providers.RefreshResponse{States: states, Diagnostics: diags}
+}
+
+// PlanChange implements providers.Provider.
+func (p *Provider) PlanChange(ctx context.Context, req providers.PlanChangeRequest) providers.PlanChangeResponse {
+	if req.Config.IsNull() {
+		return providers.PlanChangeResponse{Planned: req.Config}
+	}
+	switch req.Addr.Type {
+	case "aws_instance":
+		return planInstance(req)
+	case "aws_security_group":
+		return planSecurityGroup(req)
+	case "aws_key_pair":
+		return p.planKeyPair(req)
+	}
+	return providers.PlanChangeResponse{Diagnostics: providers.ErrorDiag("Unknown resource type",
+		"The aws provider has no resource type %s.", req.Addr.Type)}
+}
+
+// ApplyChange implements providers.Provider.
+func (p *Provider) ApplyChange(ctx context.Context, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
+	switch req.Addr.Type {
+	case "aws_instance":
+		return p.applyInstance(ctx, req)
+	case "aws_security_group":
+		return p.applySecurityGroup(ctx, req)
+	case "aws_key_pair":
+		return p.applyKeyPair(ctx, req)
+	}
+	return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: providers.ErrorDiag("Unknown resource type",
+		"The aws provider has no resource type %s.", req.Addr.Type)}
+}
+
+// Import implements providers.Provider.
+func (p *Provider) Import(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {
+	switch req.Addr.Type {
+	case "aws_instance":
+		return p.importInstance(ctx, req)
+	case "aws_security_group":
+		return p.importSecurityGroup(ctx, req)
+	case "aws_key_pair":
+		return p.importKeyPair(ctx, req)
+	}
+	return providers.ImportResponse{Diagnostics: providers.ErrorDiag("Unknown resource type",
+		"The aws provider has no resource type %s.", req.Addr.Type)}
+}
+
+func validateEndpoint(v cty.Value) error {
+	s := v.AsString()
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("endpoint must be an http or https URL such as http://127.0.0.1:5000, got %q", s)
+	}
+	return nil
+}
