@@ -31,6 +31,17 @@ const (
 	remoteCommand = "bash -s"
 )
 
+// wrapScript makes bash read the whole script before running any of it: a
+// brace group is parsed to its end first. Without it, bash -s reads its
+// script from stdin as it goes, so a command that reads stdin (cat, ssh,
+// a prompt) would swallow the rest of the script; with it, such a command
+// reads end of file, and a syntax error anywhere means nothing ran. The
+// leading ":;" keeps line numbers and allows an empty or comment-only
+// script; the group's status is the script's.
+func wrapScript(script string) string {
+	return "{ :; " + script + "\n}\n"
+}
+
 // Conn is one SSH connection to a host. It implements layers.Runner: every
 // Run and Capture is one SSH session (channel) on this connection.
 type Conn struct {
@@ -346,7 +357,7 @@ func isLoopback4(ip net.IP) bool {
 	return ip4 != nil && ip4[0] == 127
 }
 
-// Run runs script with `bash -s` on a new session of the connection,
+// Run runs script with `bash -s` (see wrapScript) on a new session of the connection,
 // delivering output lines (without their line ends) as they arrive, one
 // call at a time. A non-zero exit is not an error; a lost connection is.
 // When ctx ends, the remote process group is killed and the session closed.
@@ -364,7 +375,7 @@ func (c *Conn) Run(ctx context.Context, script string, output func(s layers.Stre
 	if err != nil {
 		return -1, err
 	}
-	sess.Stdin = strings.NewReader(script)
+	sess.Stdin = strings.NewReader(wrapScript(script))
 	stop := context.AfterFunc(ctx, func() { cancelSession(sess) })
 	defer stop()
 	if err := sess.Start(remoteCommand); err != nil {
@@ -387,7 +398,7 @@ func (c *Conn) Run(ctx context.Context, script string, output func(s layers.Stre
 	return c.exitStatus(ctx, sess.Wait())
 }
 
-// Capture runs script with `bash -s` and returns all of its output: one
+// Capture runs script with `bash -s` (see wrapScript) and returns all of its output: one
 // session, one round trip.
 func (c *Conn) Capture(ctx context.Context, script string) (stdout, stderr []byte, exitCode int, err error) {
 	sess, err := c.newSession()
@@ -397,7 +408,7 @@ func (c *Conn) Capture(ctx context.Context, script string) (stdout, stderr []byt
 	defer sess.Close()
 	var out, errOut bytes.Buffer
 	sess.Stdout, sess.Stderr = &out, &errOut
-	sess.Stdin = strings.NewReader(script)
+	sess.Stdin = strings.NewReader(wrapScript(script))
 	stop := context.AfterFunc(ctx, func() { cancelSession(sess) })
 	defer stop()
 	code, err := c.exitStatus(ctx, sess.Run(remoteCommand))

@@ -116,6 +116,27 @@ func TestRunAndCapture(t *testing.T) {
 		t.Errorf("big script: %q, %v", stdout, err)
 	}
 
+	// The whole script is read before it runs: a command reading stdin
+	// sees end of file instead of the rest of the script, and a syntax
+	// error stops everything.
+	for _, tc := range []struct {
+		script, stdout string
+		code           int
+	}{
+		{"cat\necho after", "after\n", 0},
+		{"read -r x || echo eof\necho after", "eof\nafter\n", 0},
+		{"echo ran\nif then", "", 2},
+		{"", "", 0},
+		{"# only a comment", "", 0},
+		{"echo $LINENO\n\necho $LINENO\nfalse", "1\n3\n", 1},
+		{"set -e\nf() { echo in-f; }\nf\ncat <<EOF\nheredoc\nEOF\nfalse\necho not reached", "in-f\nheredoc\n", 1},
+	} {
+		stdout, _, code, err := c.Capture(ctx, tc.script)
+		if err != nil || string(stdout) != tc.stdout || code != tc.code {
+			t.Errorf("Capture(%q) = %q, %d, %v; want %q, %d", tc.script, stdout, code, err, tc.stdout, tc.code)
+		}
+	}
+
 	var got []line
 	code, err = c.Run(ctx, "echo one; echo two >&2; printf 'three\\r\\n'; printf 'no newline'; exit 0",
 		func(s layers.Stream, text string) { got = append(got, line{s, text}) })
