@@ -177,13 +177,15 @@ func (s *composeSpec) apply(w *script, f facts) {
 // so a symlinked ~/.bashrc stays a symlink and keeps its mode.
 func writePathLine(w *script, add bool, line string) {
 	w.line(`rc="$HOME/.bashrc"`)
-	w.line(`touch -- "$rc"`)
-	w.line(`if grep -qF -- `, quote(pathMarker), ` "$rc"; then`)
+	if add {
+		w.line(`touch -- "$rc"`)
+	}
+	w.line(`if grep -qF -- `, quote(pathMarker), ` "$rc" 2>/dev/null; then`)
 	w.line(`  tmp=$(mktemp "${TMPDIR:-/tmp}/mlops-bashrc.XXXXXX")`)
 	w.line(`  __mlops_tmps+=("$tmp")`)
 	w.line(`  grep -vF -- `, quote(pathMarker), ` "$rc" >"$tmp" || [ $? -eq 1 ]`)
 	w.line(`  cat -- "$tmp" >"$rc"`)
-	w.echo("  removed the old PATH line from ~/.bashrc")
+	w.echo("removed the old PATH line from ~/.bashrc")
 	w.line(`fi`)
 	if add {
 		w.line(`if [ -s "$rc" ] && [ -n "$(tail -c 1 -- "$rc")" ]; then echo >>"$rc"; fi`)

@@ -265,7 +265,7 @@ func (c *converge) apply(ctx context.Context, l providers.Layer, s spec) (provid
 func (c *converge) runScript(ctx context.Context, addr addrs.Layer, kindName string, w *script) (providers.ConvergeResponse, bool) {
 	var tail []string
 	user := c.r.User()
-	code, err := c.r.Run(ctx, convergePreamble(user)+w.String(), func(_ Stream, line string) {
+	code, err := c.r.Run(ctx, convergeScript(user, w.String()), func(_ Stream, line string) {
 		tail = append(tail, line)
 		if len(tail) > tailLines {
 			tail = tail[1:]

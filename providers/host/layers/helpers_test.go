@@ -3,6 +3,8 @@ package layers
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"errors"
 	"io"
@@ -215,3 +217,8 @@ func (e *events) request(layers []providers.Layer, remove []providers.LayerRecor
 }
 
 func (e *events) text(name string) string { return strings.Join(e.output[name], "\n") }
+
+func sha256hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}

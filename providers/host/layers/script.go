@@ -39,6 +39,13 @@ func probeScript(nonce string, specs []spec) string {
 	return w.String()
 }
 
+// convergeScript wraps the body of a converge script (as a layer's apply or
+// remove wrote it) with the helpers, in a function called with stdin from
+// /dev/null.
+func convergeScript(user, body string) string {
+	return "__mlops_main() {\n" + convergePreamble(user) + body + "}\n__mlops_main </dev/null\n"
+}
+
 // convergePreamble defines the helpers of converge scripts. user is the SSH
 // user: root runs privileged commands directly, anyone else through sudo -n
 // (never prompting; a missing NOPASSWD rule is reported as such).
@@ -102,7 +109,8 @@ __mlops_apt_lists() {
   fi
 }
 __mlops_apt_get() {
-  __mlops_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@"
+  __mlops_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }
 # __mlops_download URL FILE downloads URL to FILE with curl, printing a
 # progress line every 5 seconds.
@@ -129,7 +137,7 @@ __mlops_download() {
 # __mlops_verify FILE SHA256 fails unless FILE has the checksum.
 __mlops_verify() {
   local got
-  got=$($__mlops_S sha256sum <"$1" | cut -d' ' -f1)
+  got=$($__mlops_S cat -- "$1" | sha256sum | cut -d' ' -f1)
   if [ "$got" != "$2" ]; then
     echo "checksum mismatch: got sha256 $got, want $2" >&2
     return 1

@@ -1,0 +1,287 @@
+package layers
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// factLine renders one fact line as probeScript's __mlops_fact prints it.
+func factLine(nonce string, i int, key, value string) string {
+	return fmt.Sprintf("@@mlops:%s %d %s %s", nonce, i, key, base64.StdEncoding.EncodeToString([]byte(value)))
+}
+
+// probeOutput renders complete probe output for the given facts per layer.
+func probeOutput(nonce string, sections ...facts) []byte {
+	var b strings.Builder
+	for i, f := range sections {
+		fmt.Fprintln(&b, factLine(nonce, i, "begin", ""))
+		for _, k := range slices.Sorted(maps.Keys(f)) {
+			fmt.Fprintln(&b, factLine(nonce, i, k, f[k]))
+		}
+		fmt.Fprintln(&b, factLine(nonce, i, "end", "0"))
+	}
+	return []byte(b.String())
+}
+
+func TestParseProbe(t *testing.T) {
+	const n = "n0nce"
+	l := func(i int, k, v string) string { return factLine(n, i, k, v) }
+	tests := []struct {
+		name    string
+		layers  int
+		out     string
+		want    []facts
+		wantErr string
+	}{{
+		name:   "garbage, forged and CRLF lines are ignored",
+		layers: 2,
+		out: strings.Join([]string{
+			"Welcome to Ubuntu 22.04 LTS",
+			l(0, "begin", ""),
+			"@@mlops:other 0 version " + base64.StdEncoding.EncodeToString([]byte("forged")),
+			"@@mlops 0 version djEK",
+			l(0, "version", "Docker Compose version v2.5.0\nsecond line"),
+			l(0, "empty", "") + "\r",
+			"\x00\xff binary junk",
+			l(0, "end", "0"),
+			l(1, "begin", ""),
+			strings.TrimSuffix(l(1, "empty", ""), " "),
+			l(1, "end", "0"),
+			"trailing noise",
+		}, "\n"),
+		want: []facts{
+			{"version": "Docker Compose version v2.5.0\nsecond line", "empty": ""},
+			{"empty": ""},
+		},
+	}, {
+		name:    "missing section",
+		layers:  2,
+		out:     l(0, "begin", "") + "\n" + l(0, "end", "0") + "\n",
+		wantErr: "layer 1: the probe output has no section for it",
+	}, {
+		name:    "cut short",
+		layers:  2,
+		out:     l(0, "begin", "") + "\n" + l(0, "end", "0") + "\n" + l(1, "begin", "") + "\n" + l(1, "x", "1") + "\n",
+		wantErr: "layer 1: its section of the probe output is cut short",
+	}, {
+		name:    "empty output",
+		layers:  1,
+		out:     "",
+		wantErr: "layer 0: the probe output has no section for it",
+	}, {
+		name:    "bad base64",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n@@mlops:n0nce 0 x !!!\n",
+		wantErr: "probe output line 2 has a value that is not base64",
+	}, {
+		name:    "unknown layer",
+		layers:  1,
+		out:     l(7, "begin", ""),
+		wantErr: `probe output line 1 names layer "7", which was not probed`,
+	}, {
+		name:    "too many fields",
+		layers:  1,
+		out:     "@@mlops:n0nce 0 a b c",
+		wantErr: "probe output line 1 is malformed",
+	}, {
+		name:    "fact before begin",
+		layers:  1,
+		out:     l(0, "x", "1"),
+		wantErr: "probe output line 1 has a fact for layer 0 before its section began",
+	}, {
+		name:    "repeated fact",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n" + l(0, "x", "1") + "\n" + l(0, "x", "2"),
+		wantErr: `probe output line 3 repeats fact "x" of layer 0`,
+	}, {
+		name:    "repeated section",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n" + l(0, "begin", ""),
+		wantErr: "probe output line 2 starts layer 0 a second time",
+	}, {
+		name:    "end status not a number",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n" + l(0, "end", "x"),
+		wantErr: "layer 0 ended with a status that is not a number",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseProbe("n0nce", tt.layers, []byte(tt.out))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotFacts []facts
+			for _, r := range got {
+				gotFacts = append(gotFacts, r.facts)
+			}
+			if diff := cmp.Diff(tt.want, gotFacts); diff != "" {
+				t.Errorf("facts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// fakeRunner answers Capture from a queue and records everything it is asked.
+type fakeRunner struct {
+	user     string
+	captures []func(script string) ([]byte, []byte, int, error)
+	runs     []func(script string, out func(Stream, string)) (int, error)
+	reconn   error
+
+	log     []string // "capture", "run", "reconnect", in order
+	scripts []string // scripts passed to Run
+}
+
+func (f *fakeRunner) Capture(_ context.Context, script string) ([]byte, []byte, int, error) {
+	f.log = append(f.log, "capture")
+	if len(f.captures) == 0 {
+		return nil, nil, 0, errors.New("fakeRunner: unexpected Capture")
+	}
+	c := f.captures[0]
+	f.captures = f.captures[1:]
+	return c(script)
+}
+
+func (f *fakeRunner) Run(_ context.Context, script string, out func(Stream, string)) (int, error) {
+	f.log = append(f.log, "run")
+	f.scripts = append(f.scripts, script)
+	if len(f.runs) == 0 {
+		return 0, nil
+	}
+	r := f.runs[0]
+	f.runs = f.runs[1:]
+	return r(script, out)
+}
+
+func (f *fakeRunner) Reconnect(context.Context) error {
+	f.log = append(f.log, "reconnect")
+	return f.reconn
+}
+
+func (f *fakeRunner) User() string { return f.user }
+
+// reply makes a Capture answer with the given facts, checking that the
+// script asks for as many layers.
+func reply(sections ...facts) func(string) ([]byte, []byte, int, error) {
+	return func(script string) ([]byte, []byte, int, error) {
+		if got := strings.Count(script, "\n__mlops_fact begin ''\n"); got != len(sections) {
+			return nil, nil, 0, fmt.Errorf("fakeRunner: the probe script has %d sections, the reply %d", got, len(sections))
+		}
+		return probeOutput("N", sections...), nil, 0, nil
+	}
+}
+
+func fixedNonce() string { return "N" }
+
+func TestProbeReportsBrokenOutput(t *testing.T) {
+	layers := []providers.Layer{
+		layer("a", "shell", shellConfig("true", "true")),
+		layer("b", "shell", shellConfig("true", "true")),
+	}
+	r := &fakeRunner{user: "ubuntu", captures: []func(string) ([]byte, []byte, int, error){
+		func(string) ([]byte, []byte, int, error) {
+			out := factLine("N", 0, "begin", "") + "\n" + factLine("N", 0, "rc", "0") + "\n" + factLine("N", 0, "end", "0") + "\n" + factLine("N", 1, "begin", "") + "\n"
+			return []byte(out), []byte("bash: line 40: timeout: command not found\nKilled\n"), 137, nil
+		},
+		func(string) ([]byte, []byte, int, error) { return nil, nil, 0, errors.New("connection reset") },
+	}}
+	e := Engine{Nonce: fixedNonce}
+	resp := e.Probe(context.Background(), r, providers.ProbeRequest{Layers: layers})
+	if resp.Statuses != nil || len(resp.Diagnostics) != 1 {
+		t.Fatalf("Probe = %+v", resp)
+	}
+	d := resp.Diagnostics[0]
+	if d.Summary != "Cannot probe layer aws_instance.web.layer.b" {
+		t.Errorf("summary = %q", d.Summary)
+	}
+	for _, want := range []string{"cut short", "exited with status 137", "Killed"} {
+		if !strings.Contains(d.Detail, want) {
+			t.Errorf("detail lacks %q: %s", want, d.Detail)
+		}
+	}
+	resp = e.Probe(context.Background(), r, providers.ProbeRequest{Layers: layers})
+	if len(resp.Diagnostics) != 1 || !strings.Contains(resp.Diagnostics[0].Detail, "connection reset") {
+		t.Errorf("Probe over a broken connection = %+v", resp)
+	}
+	if resp := e.Probe(context.Background(), r, providers.ProbeRequest{}); resp.Statuses == nil || len(resp.Statuses) != 0 || len(r.log) != 2 {
+		t.Errorf("Probe of no layers = %+v after %v; want no statuses and no round trip", resp, r.log)
+	}
+	bad := layer("c", "file", fileConfig("relative/path", "x", "0644"))
+	if resp := e.Probe(context.Background(), r, providers.ProbeRequest{Layers: []providers.Layer{bad}}); len(resp.Diagnostics) != 1 ||
+		resp.Diagnostics[0].Summary != "Invalid layer aws_instance.web.layer.c" {
+		t.Errorf("Probe of an invalid layer = %+v", resp)
+	}
+}
+
+// TestProbeAptDockerLocally runs the read-only apt and docker probes on this
+// machine (dpkg-query and id only; nothing is installed or changed).
+func TestProbeAptDockerLocally(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-query"); err != nil {
+		t.Skip("no dpkg-query on this machine")
+	}
+	out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", "bash").Output()
+	if err != nil {
+		t.Skipf("bash is not a dpkg package here: %v", err)
+	}
+	bashVersion := string(out)
+	r := newLocalRunner(t)
+	layers := []providers.Layer{
+		layer("tools", "apt", layerConfig("apt", map[string]cty.Value{
+			"update":   cty.True,
+			"packages": strList("bash", "bash="+bashVersion, "coreutils=0.0-mlops", "mlops-no-such-package"),
+		})),
+		layer("only_update", "apt", layerConfig("apt", map[string]cty.Value{"update": cty.True})),
+		layer("docker", "docker", layerConfig("docker", map[string]cty.Value{
+			"package": cty.StringVal("mlops-no-such-package"),
+			"users":   strList("mlops-no-such-user"),
+		})),
+	}
+	got := probe(t, r, layers)
+	if len(got[0].Reasons) != 2 || !strings.HasPrefix(got[0].Reasons[0], "package coreutils version ") ||
+		!strings.HasSuffix(got[0].Reasons[0], " -> 0.0-mlops") || got[0].Reasons[1] != "package mlops-no-such-package not installed" ||
+		got[0].Satisfied || !got[0].Present {
+		t.Errorf("apt probe = %+v", got[0])
+	}
+	if diff := cmp.Diff(probeView{Satisfied: true}, got[1]); diff != "" {
+		t.Errorf("apt with update only (-want +got):\n%s", diff)
+	}
+	want := probeView{Reasons: []string{"package mlops-no-such-package not installed", "user mlops-no-such-user does not exist"}}
+	if diff := cmp.Diff(want, got[2]); diff != "" {
+		t.Errorf("docker probe (-want +got):\n%s", diff)
+	}
+}
+
+func TestDockerStatus(t *testing.T) {
+	s := &dockerSpec{pkg: "docker.io", users: []string{"ubuntu", "alice"}}
+	st := s.status(facts{
+		"pkg":      "install ok installed|20.10.12-0ubuntu4",
+		"exists.0": "1", "groups.0": "ubuntu adm sudo",
+		"exists.1": "1", "groups.1": "alice docker",
+	})
+	want := status{present: true, reasons: []string{"user ubuntu not in group docker"}}
+	if diff := cmp.Diff(want, st, cmp.AllowUnexported(status{})); diff != "" {
+		t.Errorf("status (-want +got):\n%s", diff)
+	}
+	st = s.status(facts{"pkg": "deinstall ok config-files|20.10.12-0ubuntu4", "groups.0": "docker", "groups.1": "dockers docker"})
+	want = status{reasons: []string{"package docker.io not installed"}}
+	if diff := cmp.Diff(want, st, cmp.AllowUnexported(status{})); diff != "" {
+		t.Errorf("status (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,67 @@
+__mlops_fact() {
+  printf '@@mlops:%s %s %s %s\n' 'NONCE' "$__mlops_i" "$1" "$(printf '%s' "$2" | base64 -w0)"
+}
+__mlops_probe() {
+__mlops_i=0
+(
+__mlops_fact begin ''
+__mlops_fact pkg.0 "$(dpkg-query -W -f='${Status}|${Version}' 'git' 2>/dev/null)"
+__mlops_fact pkg.1 "$(dpkg-query -W -f='${Status}|${Version}' 'make' 2>/dev/null)"
+__mlops_fact pkg.2 "$(dpkg-query -W -f='${Status}|${Version}' 'libc6' 2>/dev/null)"
+) </dev/null
+__mlops_fact end "$?"
+__mlops_i=1
+(
+__mlops_fact begin ''
+p="$HOME"/'anaconda3'
+__mlops_fact exists "$([ -e "$p" ] && echo 1)"
+__mlops_fact conda "$([ -x "$p/bin/conda" ] && echo 1)"
+if [ -x "$p/bin/conda" ]; then
+  __mlops_fact version "$(timeout 60 "$p/bin/conda" --version 2>&1 | head -n 1)"
+  __mlops_fact runs "$(timeout 60 "$p/bin/conda" --version >/dev/null 2>&1 && echo 1)"
+fi
+) </dev/null
+__mlops_fact end "$?"
+__mlops_i=2
+(
+__mlops_fact begin ''
+__mlops_fact pkg "$(dpkg-query -W -f='${Status}|${Version}' 'docker.io' 2>/dev/null)"
+__mlops_fact exists.0 "$(id -u 'ubuntu' >/dev/null 2>&1 && echo 1)"
+__mlops_fact groups.0 "$(id -nG 'ubuntu' 2>/dev/null)"
+__mlops_fact exists.1 "$(id -u 'alice' >/dev/null 2>&1 && echo 1)"
+__mlops_fact groups.1 "$(id -nG 'alice' 2>/dev/null)"
+) </dev/null
+__mlops_fact end "$?"
+__mlops_i=3
+(
+__mlops_fact begin ''
+b="$HOME"/'soft/docker-compose'
+__mlops_fact exists "$([ -e "$b" ] && echo 1)"
+__mlops_fact exec "$([ -f "$b" ] && [ -x "$b" ] && echo 1)"
+if [ -f "$b" ] && [ -x "$b" ]; then
+  __mlops_fact version "$(timeout 30 "$b" --version 2>&1 | head -n 3)"
+  __mlops_fact sum "$(sha256sum <"$b" 2>/dev/null | cut -d' ' -f1)"
+fi
+__mlops_fact pathlines "$(grep -F -- '# mlops: docker_compose PATH' "$HOME/.bashrc" 2>/dev/null)"
+) </dev/null
+__mlops_fact end "$?"
+__mlops_i=4
+(
+__mlops_fact begin ''
+f="$HOME"/'.config/mlops/env'
+__mlops_fact exists "$([ -e "$f" ] && echo 1)"
+__mlops_fact regular "$([ -f "$f" ] && echo 1)"
+__mlops_fact readable "$([ -f "$f" ] && [ -r "$f" ] && echo 1)"
+__mlops_fact mode "$(stat -L -c %a -- "$f" 2>/dev/null)"
+__mlops_fact sum "$([ -f "$f" ] && [ -r "$f" ] && sha256sum <"$f" | cut -d' ' -f1)"
+) </dev/null
+__mlops_fact end "$?"
+__mlops_i=5
+(
+__mlops_fact begin ''
+bash -c 'docker info >/dev/null 2>&1' >/dev/null 2>&1
+__mlops_fact rc "$?"
+) </dev/null
+__mlops_fact end "$?"
+}
+__mlops_probe </dev/null
