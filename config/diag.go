@@ -73,10 +73,11 @@ func rangeString(r hcl.Range) string {
 // conversionError renders a cty conversion error, with the path to the
 // offending element when there is one.
 func conversionError(err error) string {
+	msg := strings.TrimRight(err.Error(), ". \n")
 	if pe, ok := err.(cty.PathError); ok && len(pe.Path) > 0 {
-		return fmt.Sprintf("%s: %s", formatPath(pe.Path), pe.Error())
+		return fmt.Sprintf("%s: %s", formatPath(pe.Path), msg)
 	}
-	return err.Error()
+	return msg
 }
 
 // formatPath renders a cty path the way it would be written in HCL, without

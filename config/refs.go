@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -339,8 +340,11 @@ func (rc *refChecker) checkAttr(t hcl.Traversal, i int, addr addrs.Resource, wha
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if what != addr.String() {
+		what = fmt.Sprintf("%s (a %s)", what, addr.Type)
+	}
 	return errorf(rng.Ptr(), "Unsupported attribute",
-		"%s (of type %s) has no attribute named %q.%s", what, addr.Type, name, didYouMean(name, names))
+		"%s has no attribute named %q.%s", what, name, didYouMean(name, names))
 }
 
 func sortedAddrs(set map[addrs.Resource]bool) []addrs.Resource {
