@@ -380,3 +380,23 @@ func TestLocalHostileValues(t *testing.T) {
 		t.Errorf("home holds more than d/ (-want +got):\n%s", diff)
 	}
 }
+
+// TestLocalStdinIsNotTheScript runs commands that read stdin: they must get
+// /dev/null, not swallow the rest of the script that bash -s is reading.
+func TestLocalStdinIsNotTheScript(t *testing.T) {
+	t.Parallel()
+	r := newLocalRunner(t)
+	layers := []providers.Layer{
+		layer("reader", "shell", shellConfig("cat >/dev/null; test -f ~/ran", "cat; read -r x || true; touch ~/ran")),
+		layer("after", "file", fileConfig("~/after", "x", "0644")),
+	}
+	got := probe(t, r, layers)
+	want := []probeView{{Reasons: []string{"check failed (exit 1)"}}, {Reasons: []string{"~/after missing"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("probe (-want +got):\n%s", diff)
+	}
+	mustConverge(t, r, &events{}, layers, nil)
+	if diff := cmp.Diff([]probeView{{Satisfied: true}, satisfied}, probe(t, r, layers)); diff != "" {
+		t.Errorf("probe after converge (-want +got):\n%s", diff)
+	}
+}
