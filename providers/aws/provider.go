@@ -34,7 +34,9 @@ import (
 // Options are the provider's outside dependencies. The zero value works:
 // the SDK's HTTP client, real sleeps, no environment.
 type Options struct {
-	// HTTPClient sends the API requests; nil means the SDK's default client.
+	// HTTPClient sends the EC2 API requests; nil means the SDK's default
+	// client (which honours AWS_CA_BUNDLE). Credential providers of a
+	// shared profile (SSO, STS) use the SDK's client.
 	HTTPClient awssdk.HTTPClient
 	// Env is the process environment, "KEY=VALUE". The provider reads
 	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (static
@@ -57,6 +59,9 @@ type Options struct {
 	// MaxAttempts is the SDK retryer's attempt limit per API call, for
 	// throttling and 5xx errors (default 8).
 	MaxAttempts int
+	// MaxBackoff caps the retryer's delay between attempts (default: the
+	// SDK's, 20s). Tests make it short.
+	MaxBackoff time.Duration
 }
 
 // Provider implements providers.Provider for AWS.
@@ -189,15 +194,18 @@ func (p *Provider) ec2Client(ctx context.Context) (*ec2.Client, hcl.Diagnostics)
 }
 
 func (p *Provider) loadConfig(ctx context.Context, s *settings) (awssdk.Config, error) {
-	maxAttempts := p.opts.MaxAttempts
+	maxAttempts, maxBackoff := p.opts.MaxAttempts, p.opts.MaxBackoff
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(s.region),
 		config.WithRetryer(func() awssdk.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = maxAttempts })
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				if maxBackoff > 0 {
+					o.MaxBackoff = maxBackoff
+					o.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)
+				}
+			})
 		}),
-	}
-	if p.opts.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(p.opts.HTTPClient))
 	}
 	if s.profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(s.profile))
@@ -218,7 +226,18 @@ func (p *Provider) loadConfig(ctx context.Context, s *settings) (awssdk.Config, 
 	if endpoint != "" {
 		opts = append(opts, config.WithBaseEndpoint(endpoint))
 	}
-	return config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, err
+	}
+	// The injected client replaces the SDK's after loading: passed as an
+	// option, it would make LoadDefaultConfig fail when AWS_CA_BUNDLE is
+	// set (the SDK can only add a CA bundle to its own client type). The
+	// injected client brings its own TLS settings.
+	if p.opts.HTTPClient != nil {
+		cfg.HTTPClient = p.opts.HTTPClient
+	}
+	return cfg, nil
 }
 
 // ReadDataSource implements providers.Provider.

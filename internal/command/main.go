@@ -1,0 +1,201 @@
+package command
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand.
+type command struct {
+	synopsis string
+	usage    string
+	run      func(d Deps, g globals, args []string) int
+}
+
+// globals are the flags given before the subcommand.
+type globals struct {
+	chdir string
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"plan":         {"Show what apply would change", planUsage, runPlan},
+		"apply":        {"Create or update the machine and its software", applyUsage, runApply},
+		"destroy":      {"Destroy everything the state records", destroyUsage, runDestroy},
+		"validate":     {"Check the configuration (offline)", validateUsage, runValidate},
+		"fmt":          {"Rewrite configuration files in canonical style", fmtUsage, runFmt},
+		"output":       {"Show output values", outputUsage, runOutput},
+		"show":         {"Show the state or a saved plan", showUsage, runShow},
+		"state":        {"Inspect and edit the state (list, show, rm, pull, push)", stateUsage, runState},
+		"import":       {"Adopt an existing object into the state", importUsage, runImport},
+		"force-unlock": {"Release a stuck state lock", forceUnlockUsage, runForceUnlock},
+		"version":      {"Print the mlops version", "Usage: mlops version", runVersion},
+	}
+}
+
+// Main runs mlops with args (without the program name) and returns the exit
+// code: 0 success, 1 error, 2 "changes present" for -detailed-exitcode.
+func Main(args []string, d Deps) int {
+	var g globals
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := strings.TrimLeft(args[0], "-")
+		switch {
+		case a == "help" || a == "h":
+			printHelp(d.Streams.Out)
+			return 0
+		case a == "version" || a == "v":
+			return runVersion(d, g, nil)
+		case strings.HasPrefix(a, "chdir="):
+			g.chdir = strings.TrimPrefix(a, "chdir=")
+		case a == "chdir" && len(args) > 1:
+			g.chdir = args[1]
+			args = args[1:]
+		default:
+			fmt.Fprintf(d.Streams.Err, "Error: unknown global flag %s\n\n", args[0])
+			printHelp(d.Streams.Err)
+			return 1
+		}
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		printHelp(d.Streams.Out)
+		return 1
+	}
+	name := args[0]
+	cmds := commands()
+	c, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(d.Streams.Err, "Error: unknown command %q.%s\n\n", name, suggest(name, keys(cmds)))
+		printHelp(d.Streams.Err)
+		return 1
+	}
+	for _, a := range args[1:] {
+		if a == "-help" || a == "--help" || a == "-h" {
+			fmt.Fprintln(d.Streams.Out, strings.TrimSpace(c.usage))
+			return 0
+		}
+	}
+	return c.run(d, g, args[1:])
+}
+
+func keys(m map[string]command) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func suggest(name string, options []string) string {
+	best, bestD := "", 3
+	for _, o := range options {
+		if d := levenshtein(name, o); d < bestD {
+			best, bestD = o, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "Usage: mlops [-chdir=DIR] <command> [options]")
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "mlops describes an ML development machine in the cloud, and the software on")
+	fmt.Fprintln(w, "it, in HCL files, and makes reality match them.")
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "Main commands:")
+	cmds := commands()
+	for _, n := range []string{"plan", "apply", "destroy", "validate"} {
+		fmt.Fprintf(w, "  %-13s %s\n", n, cmds[n].synopsis)
+	}
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "Other commands:")
+	for _, n := range keys(cmds) {
+		switch n {
+		case "plan", "apply", "destroy", "validate":
+			continue
+		}
+		fmt.Fprintf(w, "  %-13s %s\n", n, cmds[n].synopsis)
+	}
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "Global options:")
+	fmt.Fprintln(w, "  -chdir=DIR    Use the configuration in DIR (all its *.hcl files).")
+	fmt.Fprintln(w, "  -help         Show this help, or a command's help after its name.")
+	fmt.Fprintln(w, "  -version      Print the version.")
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// newFlags returns a flag set that reports errors to the streams instead of
+// exiting. Go's flag package accepts -flag and --flag alike.
+func newFlags(d Deps, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses and reports a usage error; ok is false on error.
+func parseFlags(d Deps, fs *flag.FlagSet, usage string, args []string) bool {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(d.Streams.Out, strings.TrimSpace(usage))
+			return false
+		}
+		fmt.Fprintf(d.Streams.Err, "Error: %s\n\n%s\n", err, strings.TrimSpace(usage))
+		return false
+	}
+	return true
+}
+
+// configDir resolves the configuration directory from -chdir.
+func configDir(d Deps, g globals, chdir string) string {
+	dir := g.chdir
+	if chdir != "" {
+		dir = chdir
+	}
+	if dir == "" {
+		return d.Cwd
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(d.Cwd, dir)
+	}
+	return dir
+}
+
+func runVersion(d Deps, _ globals, _ []string) int {
+	fmt.Fprintf(d.Streams.Out, "mlops v%s\n", strings.TrimPrefix(Version, "v"))
+	return 0
+}

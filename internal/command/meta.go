@@ -1,0 +1,162 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/plan"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/mlops-dev/mlops/providers/aws"
+	"github.com/mlops-dev/mlops/providers/builtin"
+	"github.com/mlops-dev/mlops/providers/host"
+	"github.com/mlops-dev/mlops/providers/host/layers"
+	"github.com/mlops-dev/mlops/schema"
+	"github.com/mlops-dev/mlops/state"
+	"github.com/mlops-dev/mlops/views"
+)
+
+// world is everything a command needs to talk to the outside.
+type world struct {
+	registry providers.Registry
+	hosts    *host.Hosts
+	schemas  schema.Schemas
+}
+
+func newWorld(d Deps) *world {
+	w := &world{}
+	awsOpts := aws.Options{Env: d.Env}
+	if d.HTTPClient != nil {
+		awsOpts.HTTPClient = d.HTTPClient
+	}
+	w.registry = providers.Registry{"aws": aws.New(awsOpts), "host": builtin.New()}
+	hopts := host.OptionsFromEnv(d.getenv)
+	hopts.NewSession = layers.NewSession
+	hopts.LayerSchemas = layers.Schemas
+	w.hosts = host.New(hopts)
+	w.schemas = w.registry.Schemas(layers.Schemas())
+	return w
+}
+
+// loaded is a configuration ready for an operation.
+type loaded struct {
+	dir    string
+	cfg    *config.Config
+	world  *world
+	engine *plan.Engine
+}
+
+// varFlags are the flags that set variables.
+type varFlags struct {
+	vars     stringList
+	varFiles stringList
+}
+
+// loadConfig loads the configuration of dir; diagnostics are returned, not printed.
+func loadConfig(d Deps, dir string, vf varFlags, allowUnset bool) (*loaded, hcl.Diagnostics) {
+	w := newWorld(d)
+	files := make([]string, 0, len(vf.varFiles))
+	for _, f := range vf.varFiles {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(d.Cwd, f)
+		}
+		files = append(files, f)
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No configuration directory",
+			Detail: fmt.Sprintf("%s is not a directory.", dir)}}
+	}
+	cfg, diags := config.Load(dir, config.LoadOptions{Schemas: w.schemas, Vars: vf.vars, VarFiles: files, Env: d.Env, AllowUnsetVariables: allowUnset})
+	if cfg == nil || diags.HasErrors() {
+		return &loaded{dir: dir, cfg: cfg, world: w}, diags
+	}
+	if len(cfg.Resources) == 0 && len(cfg.Sources) == 0 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No configuration files",
+			Detail: fmt.Sprintf("There are no *.hcl files in %s.", dir)})
+	}
+	l := &loaded{dir: dir, cfg: cfg, world: w}
+	l.engine = &plan.Engine{Config: cfg, Providers: w.registry, Hosts: w.hosts, Schemas: w.schemas}
+	return l, diags
+}
+
+// stateStore opens the store the configuration names: S3 when a backend
+// "s3" block is present, else the local file (or -state PATH).
+func stateStore(ctx context.Context, d Deps, dir string, cfg *config.Config, statePath string) (state.Store, error) {
+	if cfg != nil && cfg.Backend != nil && cfg.Backend.Type == "s3" && statePath == "" {
+		o := state.S3Options{}
+		get := func(k string) string {
+			if v, ok := cfg.Backend.Config[k]; ok && !v.IsNull() && v.IsKnown() {
+				return v.AsString()
+			}
+			return ""
+		}
+		o.Bucket, o.Key, o.Region, o.Endpoint, o.Profile = get("bucket"), get("key"), get("region"), get("endpoint"), get("profile")
+		if o.Endpoint == "" {
+			o.Endpoint = d.getenv("AWS_ENDPOINT_URL_S3")
+		}
+		if o.Endpoint == "" {
+			o.Endpoint = d.getenv("AWS_ENDPOINT_URL")
+		}
+		if d.HTTPClient != nil {
+			o.HTTPClient = d.HTTPClient
+		}
+		return state.OpenS3(ctx, o)
+	}
+	if statePath == "" {
+		statePath = filepath.Join(dir, ".mlops", "state.json")
+	} else if !filepath.IsAbs(statePath) {
+		statePath = filepath.Join(d.Cwd, statePath)
+	}
+	return state.NewLocal(statePath), nil
+}
+
+// lockedRead takes the lock and reads the state; a missing state is a new
+// empty one with a fresh lineage.
+func lockedRead(ctx context.Context, store state.Store, op string) (*state.State, func() error, error) {
+	unlock, err := store.Lock(ctx, state.LockInfo{Operation: op, Version: Version})
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Read(ctx)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if st == nil {
+		st = state.New(state.NewLineage())
+	}
+	return st, unlock, nil
+}
+
+// renderError prints an error as a diagnostic.
+func renderError(d Deps, jsonOut bool, summary string, err error) {
+	detail := err.Error()
+	var le *state.LockedError
+	if errors.As(err, &le) {
+		summary = "Error acquiring the state lock"
+	}
+	diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
+	renderDiags(d, jsonOut, nil, diags)
+}
+
+func renderDiags(d Deps, jsonOut bool, cfg *config.Config, diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
+	}
+	if jsonOut {
+		_ = views.RenderDiagnosticsJSON(d.Streams.Out, diags)
+		return
+	}
+	var files map[string]*hcl.File
+	if cfg != nil {
+		files = cfg.Files
+	}
+	views.RenderDiagnostics(d.Streams.Err, d.Streams, files, diags)
+}
+
+func trimUsage(s string) string { return strings.TrimSpace(s) }

@@ -1,0 +1,174 @@
+// Package e2e drives the built mlops binary against the test world: a moto
+// server for EC2 and S3, sandbox OpenSSH hosts and a local download server,
+// all on 127.0.0.0/8.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/mlops-dev/mlops/internal/testworld"
+)
+
+// binary is the mlops binary built once for all tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mlops-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "mlops")
+	root, err := testworld.RepoRoot()
+	if err == nil {
+		cmd := exec.Command("go", "build", "-o", binary, "./cmd/mlops")
+		cmd.Dir = root
+		cmd.Stderr = os.Stderr
+		err = cmd.Run()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building mlops:", err)
+		os.Exit(1)
+	}
+	code := testworld.MotoMain(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// stack is one configuration directory with its own HOME, run against the
+// shared moto server (reset for each test).
+type stack struct {
+	t    *testing.T
+	moto *testworld.Moto
+	dir  string
+	home string
+	env  []string
+}
+
+func newStack(t *testing.T, files map[string]string) *stack {
+	t.Helper()
+	m := testworld.SharedMoto(t)
+	m.Reset(t)
+	s := &stack{t: t, moto: m, dir: t.TempDir(), home: t.TempDir()}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A clean environment: nothing of the developer's AWS settings leaks in.
+	s.env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + s.home,
+		"NO_COLOR=1",
+		"MLOPS_TEST_LOOPBACK_ONLY=1",
+	}, m.Env()...)
+	return s
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+	elapsed        time.Duration
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s\n--- stderr\n%s", r.code, r.stdout, r.stderr)
+}
+
+// run runs mlops in the stack's directory.
+func (s *stack) run(args ...string) result {
+	s.t.Helper()
+	return s.runEnv(nil, args...)
+}
+
+func (s *stack) runEnv(extra []string, args ...string) result {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = s.dir
+	cmd.Env = append(append([]string{}, s.env...), extra...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatalf("running mlops %v: %v", args, err)
+	}
+	return r
+}
+
+// must runs mlops and fails the test unless it exits with want.
+func (s *stack) must(want int, args ...string) result {
+	s.t.Helper()
+	r := s.run(args...)
+	if r.code != want {
+		s.t.Fatalf("mlops %s: want exit %d, got %s", strings.Join(args, " "), want, r)
+	}
+	return r
+}
+
+// ec2 is an SDK client on the moto server, for checking reality behind
+// mlops' back.
+func (s *stack) ec2() *ec2.Client {
+	return ec2.New(ec2.Options{
+		Region:       testworld.MotoRegion,
+		BaseEndpoint: awssdk.String(s.moto.Endpoint()),
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:   testworld.NewCountingClient(),
+	})
+}
+
+// liveInstances returns the instances that are not terminated.
+func (s *stack) liveInstances() []ec2types.Instance {
+	s.t.Helper()
+	out, err := s.ec2().DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var live []ec2types.Instance
+	for _, r := range out.Reservations {
+		for _, i := range r.Instances {
+			if i.State != nil && i.State.Name != ec2types.InstanceStateNameTerminated && i.State.Name != ec2types.InstanceStateNameShuttingDown {
+				live = append(live, i)
+			}
+		}
+	}
+	return live
+}
+
+func tag(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if awssdk.ToString(t.Key) == key {
+			return awssdk.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+func (s *stack) statePath() string { return filepath.Join(s.dir, ".mlops", "state.json") }
+
+func contains(t *testing.T, r result, subs ...string) {
+	t.Helper()
+	all := r.stdout + r.stderr
+	for _, sub := range subs {
+		if !strings.Contains(all, sub) {
+			t.Errorf("output lacks %q:\n%s", sub, r)
+		}
+	}
+}

@@ -1,0 +1,652 @@
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/mlops-dev/mlops/schema"
+	"github.com/mlops-dev/mlops/state"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// ApplyOptions are the outside dependencies of an apply.
+type ApplyOptions struct {
+	// Persist stores the state. It is called after every operation that
+	// changed it, never concurrently.
+	Persist func(*state.State) error
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// TickInterval is how often StillApplying fires (default 10s).
+	TickInterval time.Duration
+}
+
+// applier is the state of one apply walk.
+type applier struct {
+	e    *Engine
+	opts ApplyOptions
+	plan *Plan
+
+	mu    sync.Mutex // guards st, vals, diags
+	st    *state.State
+	vals  config.Values
+	diags hcl.Diagnostics
+}
+
+// node is one unit of work in the apply graph.
+type node struct {
+	name string
+	deps []*node
+	run  func(ctx context.Context) bool // false = failed
+	done chan struct{}
+	ok   bool
+}
+
+// StackTags are put on every object mlops creates, so that a crashed
+// apply's objects can be found and adopted and a stack's objects listed.
+func StackTags(lineage string, addr addrs.Resource) map[string]string {
+	return map[string]string{"mlops:stack": lineage, "mlops:address": addr.String()}
+}
+
+// Apply carries out the plan against st, the refreshed state the plan was
+// made from, which it updates and persists after every operation.
+//
+// stop is the first interrupt: once it is done no new operation starts.
+// ops is given to operations in flight: cancelling it (second interrupt)
+// abandons them.
+func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts ApplyOptions) hcl.Diagnostics {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.TickInterval <= 0 {
+		opts.TickInterval = 10 * time.Second
+	}
+	a := &applier{e: e, opts: opts, plan: p, st: st, vals: config.Values{}}
+	// Start from what is recorded; values of gone resources are dropped.
+	for _, r := range st.Resources {
+		addr, err := stateAddr(r)
+		if err != nil {
+			continue
+		}
+		rs, err := resourceSchema(e.Schemas, addr)
+		if err != nil {
+			continue
+		}
+		if v, err := decodeState(r, rs); err == nil && !v.IsNull() {
+			a.vals[addr] = v
+		}
+	}
+	nodes := a.buildGraph()
+	sem := make(chan struct{}, e.parallelism())
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(n.done)
+			for _, d := range n.deps {
+				<-d.done
+				if !d.ok {
+					return
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-stop.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if stop.Err() != nil {
+				return
+			}
+			n.ok = n.run(ops)
+		}()
+	}
+	wg.Wait()
+	if stop.Err() != nil {
+		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
+	}
+	if !a.diagsHaveErrors() && !p.Destroy {
+		a.recordOutputs()
+	}
+	if p.Destroy && !a.diagsHaveErrors() {
+		a.mu.Lock()
+		a.st.Outputs = nil
+		for _, r := range append([]*state.Resource{}, a.st.Resources...) {
+			if r.Mode == state.ModeData {
+				a.st.RemoveResource(r.Address)
+			}
+		}
+		a.persistLocked()
+		a.mu.Unlock()
+	}
+	return a.diags
+}
+
+func (a *applier) addDiag(ds ...*hcl.Diagnostic) {
+	a.mu.Lock()
+	a.diags = append(a.diags, ds...)
+	a.mu.Unlock()
+}
+
+func (a *applier) diagsHaveErrors() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.diags.HasErrors()
+}
+
+// persistLocked writes the state; a.mu must be held.
+func (a *applier) persistLocked() {
+	if a.opts.Persist == nil {
+		return
+	}
+	if err := a.opts.Persist(a.st); err != nil {
+		a.diags = append(a.diags, errDiag("Failed to save state", err.Error()))
+	}
+}
+
+// buildGraph turns the plan into nodes with dependencies:
+// creates and updates after their dependencies; deletes before the deletes
+// of what they depend on; a replacement's create after its delete.
+func (a *applier) buildGraph() []*node {
+	p := a.plan
+	applyN := map[addrs.Resource]*node{}
+	deleteN := map[addrs.Resource]*node{}
+	readN := map[addrs.Resource]*node{}
+	var all []*node
+	mk := func(name string, run func(context.Context) bool) *node {
+		n := &node{name: name, run: run, done: make(chan struct{})}
+		all = append(all, n)
+		return n
+	}
+	if !p.Destroy {
+		for addr, cr := range a.e.Config.Resources {
+			if addr.Mode == addrs.Data {
+				readN[addr] = mk("read "+addr.String(), func(ctx context.Context) bool { return a.readData(ctx, cr) })
+			}
+		}
+	}
+	for _, ch := range p.Changes {
+		switch ch.Action {
+		case Delete, Replace:
+			deleteN[ch.Addr] = mk("delete "+ch.Addr.String(), func(ctx context.Context) bool { return a.deleteResource(ctx, ch) })
+		}
+		switch {
+		case ch.Action == Create || ch.Action == Update || ch.Action == Replace:
+			applyN[ch.Addr] = mk("apply "+ch.Addr.String(), func(ctx context.Context) bool { return a.applyResource(ctx, ch) })
+		case ch.Action == NoOp && ch.LayerActions() > 0:
+			applyN[ch.Addr] = mk("layers "+ch.Addr.String(), func(ctx context.Context) bool { return a.convergeHost(ctx, ch, false) })
+		}
+	}
+	dependents := map[addrs.Resource][]*Change{} // X -> changes of resources that depend on X
+	for _, ch := range p.Changes {
+		for _, d := range ch.Dependencies {
+			dependents[d] = append(dependents[d], ch)
+		}
+	}
+	for addr, n := range applyN {
+		ch := p.Change(addr)
+		for _, d := range ch.Dependencies {
+			if dn := applyN[d]; dn != nil {
+				n.deps = append(n.deps, dn)
+			}
+			if dn := readN[d]; dn != nil {
+				n.deps = append(n.deps, dn)
+			}
+		}
+		if dn := deleteN[addr]; dn != nil {
+			n.deps = append(n.deps, dn)
+		}
+	}
+	for addr, n := range readN {
+		for _, d := range a.e.Config.Resources[addr].DependsOn {
+			if dn := applyN[d]; dn != nil {
+				n.deps = append(n.deps, dn)
+			}
+			if dn := readN[d]; dn != nil {
+				n.deps = append(n.deps, dn)
+			}
+		}
+	}
+	for addr, n := range deleteN {
+		for _, dep := range dependents[addr] {
+			if dn := deleteN[dep.Addr]; dn != nil {
+				n.deps = append(n.deps, dn)
+			} else if an := applyN[dep.Addr]; an != nil && a.plan.Change(addr).Action == Delete {
+				// A resource that stops using this one is updated first.
+				n.deps = append(n.deps, an)
+			}
+		}
+	}
+	return all
+}
+
+// schemaOf returns the schema of addr (it was checked during planning).
+func (a *applier) schemaOf(addr addrs.Resource) *schema.Resource {
+	rs, _ := resourceSchema(a.e.Schemas, addr)
+	return rs
+}
+
+func (a *applier) snapshotVals() config.Values {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v := make(config.Values, len(a.vals))
+	for k, x := range a.vals {
+		v[k] = x
+	}
+	return v
+}
+
+func (a *applier) readData(ctx context.Context, cr *config.Resource) bool {
+	cfgVal, d := a.e.Config.EvalResource(cr.Addr, a.snapshotVals())
+	if d.HasErrors() {
+		a.addDiag(d...)
+		return false
+	}
+	prov, _ := a.e.Providers.ForType(cr.Addr.Type)
+	resp := prov.ReadDataSource(ctx, providers.ReadDataSourceRequest{Addr: cr.Addr, Config: cfgVal})
+	if resp.Diagnostics.HasErrors() {
+		a.addDiag(withSubject(resp.Diagnostics, cr.DeclRange)...)
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.vals[cr.Addr] = resp.State
+	raw, err := encodeValue(resp.State)
+	if err == nil {
+		a.st.SetResource(&state.Resource{Address: cr.Addr.String(), Mode: "data", Type: cr.Addr.Type, Name: cr.Addr.Name,
+			ID: idOf(resp.State, cr.Schema), Attributes: raw})
+	}
+	return true
+}
+
+// track runs op with PreApply/StillApplying/PostApply around it.
+func (a *applier) track(addr addrs.Resource, action Action, id string, op func() (string, hcl.Diagnostics)) bool {
+	h := a.e.hooks()
+	h.PreApply(addr, action, id)
+	start := a.opts.Now()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(a.opts.TickInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				h.StillApplying(addr, action, a.opts.Now().Sub(start))
+			}
+		}
+	}()
+	newID, diags := op()
+	close(done)
+	h.PostApply(addr, action, newID, a.opts.Now().Sub(start), diags)
+	if diags.HasErrors() {
+		a.addDiag(diags...)
+		return false
+	}
+	a.addDiag(diags...)
+	return true
+}
+
+func (a *applier) deleteResource(ctx context.Context, ch *Change) bool {
+	rs := a.schemaOf(ch.Addr)
+	prov, _ := a.e.Providers.ForType(ch.Addr.Type)
+	id := idOf(ch.Before, rs)
+	return a.track(ch.Addr, Delete, id, func() (string, hcl.Diagnostics) {
+		resp := prov.ApplyChange(ctx, providers.ApplyChangeRequest{Addr: ch.Addr, Prior: ch.Before,
+			Planned: cty.NullVal(rs.ImpliedType()), Config: cty.NullVal(rs.ImpliedType()),
+			Progress: func(msg string) { a.e.hooks().Progress(ch.Addr, msg) }})
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if resp.NewState == cty.NilVal || resp.NewState.IsNull() {
+			a.st.RemoveResource(ch.Addr.String())
+			delete(a.vals, ch.Addr)
+			a.persistLocked()
+		}
+		return id, prefixDiags(resp.Diagnostics, ch.Addr.String())
+	})
+}
+
+// record stores a resource's new value in state, keeping its host facts
+// unless the object is new.
+func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, status string) {
+	rs := a.schemaOf(addr)
+	raw, err := encodeValue(v)
+	if err != nil {
+		a.diags = append(a.diags, errDiag("Failed to record state", fmt.Sprintf("%s: %s", addr, err)))
+		return
+	}
+	r := &state.Resource{Address: addr.String(), Mode: modeString(addr.Mode), Type: addr.Type, Name: addr.Name,
+		ID: idOf(v, rs), Attributes: raw, Status: status}
+	if cr := a.e.Config.Resources[addr]; cr != nil {
+		r.Dependencies = addrStrings(cr.DependsOn)
+	}
+	if old := a.st.Resource(addr.String()); old != nil && !fresh {
+		r.HostKey = old.HostKey
+		r.Layers = old.Layers
+	}
+	a.st.SetResource(r)
+	a.vals[addr] = v
+	a.persistLocked()
+}
+
+func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
+	cr := a.e.Config.Resources[ch.Addr]
+	rs := cr.Schema
+	prov, _ := a.e.Providers.ForType(ch.Addr.Type)
+	vals := a.snapshotVals()
+	cfgVal, d := a.e.Config.EvalResource(ch.Addr, vals)
+	if d.HasErrors() {
+		a.addDiag(d...)
+		return false
+	}
+	prior := cty.NullVal(rs.ImpliedType())
+	action := ch.Action
+	if ch.Action == Update {
+		prior = ch.Before
+	}
+	fresh := ch.Action != Update
+	var newVal cty.Value
+	ok := a.track(ch.Addr, action, idOf(prior, rs), func() (string, hcl.Diagnostics) {
+		pr := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: ch.Addr, Prior: prior, Config: cfgVal})
+		if pr.Diagnostics.HasErrors() {
+			return "", withSubject(prefixDiags(pr.Diagnostics, ch.Addr.String()), cr.DeclRange)
+		}
+		resp := prov.ApplyChange(ctx, providers.ApplyChangeRequest{
+			Addr: ch.Addr, Prior: prior, Planned: pr.Planned, Config: cfgVal,
+			Tags: StackTags(a.st.Lineage, ch.Addr),
+			Created: func(partial cty.Value) {
+				a.mu.Lock()
+				defer a.mu.Unlock()
+				if partial.IsWhollyKnown() {
+					a.recordLocked(ch.Addr, partial, fresh, "")
+				}
+			},
+			Progress: func(msg string) { a.e.hooks().Progress(ch.Addr, msg) },
+		})
+		newVal = resp.NewState
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if resp.NewState != cty.NilVal && !resp.NewState.IsNull() {
+			status := ""
+			if resp.Diagnostics.HasErrors() && fresh {
+				status = "tainted"
+			}
+			a.recordLocked(ch.Addr, resp.NewState, fresh, status)
+		}
+		return idOf(resp.NewState, rs), withSubject(prefixDiags(resp.Diagnostics, ch.Addr.String()), cr.DeclRange)
+	})
+	if !ok {
+		return false
+	}
+	if cr.SSH == nil || len(cr.Layers) == 0 && ch.LayerActions() == 0 {
+		return true
+	}
+	if isStopped(newVal) {
+		return true
+	}
+	return a.convergeHost(ctx, ch, fresh)
+}
+
+// convergeHost applies the planned layer changes of one host over one
+// SSH session. fresh means the machine is new: every layer is applied.
+func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool {
+	addr := ch.Addr
+	cr := a.e.Config.Resources[addr]
+	vals := a.snapshotVals()
+	self := vals[addr]
+	ssh, layers, d := a.e.evalHost(addr, vals, self)
+	if d.HasErrors() {
+		a.addDiag(d...)
+		return false
+	}
+	if !ssh.Known {
+		a.addDiag(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: addr.String() + ": SSH settings unknown",
+			Detail: "The ssh block still has unknown values after the resource was applied.", Subject: cr.SSH.DeclRange.Ptr()})
+		return false
+	}
+	want := map[string]bool{}
+	for _, lc := range ch.Layers {
+		if lc.Action != NoOp {
+			want[lc.Addr.Name] = true
+		}
+	}
+	var toApply []providers.Layer
+	for _, l := range layers {
+		if fresh || want[l.Addr.Name] {
+			toApply = append(toApply, l)
+		}
+	}
+	a.mu.Lock()
+	sr := a.st.Resource(addr.String())
+	knownKey := ""
+	var remove []providers.LayerRecord
+	if sr != nil {
+		knownKey = sr.HostKey
+		for _, lc := range ch.Layers {
+			if lc.Action != Delete {
+				continue
+			}
+			for _, rec := range sr.Layers {
+				if rec.Name == lc.Addr.Name {
+					remove = append(remove, providers.LayerRecord{Addr: lc.Addr, Kind: rec.Kind, Digest: rec.Digest, Config: decodeLayerConfig(a.e, rec)})
+				}
+			}
+		}
+	}
+	a.mu.Unlock()
+	if len(toApply) == 0 && len(remove) == 0 {
+		return true
+	}
+	if a.e.Hosts == nil {
+		a.addDiag(errDiag("No SSH transport", "layers are configured but no SSH transport is available"))
+		return false
+	}
+	h := a.e.hooks()
+	h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
+	sess, d := a.e.Hosts.Open(ctx, sshTarget(ssh), knownKey)
+	if d.HasErrors() {
+		a.addDiag(withSubject(prefixDiags(d, addr.String()), cr.DeclRange)...)
+		return false
+	}
+	defer sess.Close()
+	a.mu.Lock()
+	if sr := a.st.Resource(addr.String()); sr != nil && sr.HostKey != sess.HostKey() {
+		sr.HostKey = sess.HostKey()
+		a.persistLocked()
+	}
+	a.mu.Unlock()
+
+	byName := map[string]providers.Layer{}
+	for _, l := range toApply {
+		byName[l.Addr.Name] = l
+	}
+	starts := map[addrs.Layer]time.Time{}
+	var startMu sync.Mutex
+	begin := func(l addrs.Layer, act Action) {
+		startMu.Lock()
+		defer startMu.Unlock()
+		if _, ok := starts[l]; !ok {
+			starts[l] = a.opts.Now()
+			h.LayerStart(l, act)
+		}
+	}
+	elapsed := func(l addrs.Layer) time.Duration {
+		startMu.Lock()
+		defer startMu.Unlock()
+		return a.opts.Now().Sub(starts[l])
+	}
+	actionOf := func(l addrs.Layer) Action {
+		for _, lc := range ch.Layers {
+			if lc.Addr == l && lc.Action != NoOp {
+				return lc.Action
+			}
+		}
+		return Create
+	}
+	if len(toApply) > 0 {
+		begin(toApply[0].Addr, actionOf(toApply[0].Addr))
+	}
+	resp := sess.Converge(ctx, providers.ConvergeRequest{
+		Layers: toApply,
+		Remove: remove,
+		Output: func(l addrs.Layer, line string) {
+			begin(l, actionOf(l))
+			h.LayerOutput(l, line)
+		},
+		Done: func(l addrs.Layer) {
+			begin(l, actionOf(l))
+			h.LayerDone(l, actionOf(l), elapsed(l), nil)
+			lay := byName[l.Name]
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.recordLayerLocked(addr, lay)
+			// The next layer starts now.
+			for i, x := range toApply {
+				if x.Addr == l && i+1 < len(toApply) {
+					begin(toApply[i+1].Addr, actionOf(toApply[i+1].Addr))
+				}
+			}
+		},
+		Removed: func(l addrs.Layer) {
+			begin(l, Delete)
+			h.LayerDone(l, Delete, elapsed(l), nil)
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if sr := a.st.Resource(addr.String()); sr != nil {
+				kept := sr.Layers[:0]
+				for _, rec := range sr.Layers {
+					if rec.Name != l.Name {
+						kept = append(kept, rec)
+					}
+				}
+				sr.Layers = kept
+				a.persistLocked()
+			}
+		},
+	})
+	if resp.Failed != nil {
+		h.LayerDone(*resp.Failed, actionOf(*resp.Failed), elapsed(*resp.Failed), resp.Diagnostics)
+	}
+	if resp.Diagnostics.HasErrors() {
+		a.addDiag(withSubject(prefixDiags(resp.Diagnostics, addr.String()), cr.DeclRange)...)
+		return false
+	}
+	return true
+}
+
+func (a *applier) recordLayerLocked(addr addrs.Resource, l providers.Layer) {
+	sr := a.st.Resource(addr.String())
+	if sr == nil {
+		return
+	}
+	var raw json.RawMessage
+	if l.Config != cty.NilVal && l.Config.IsWhollyKnown() {
+		if b, err := ctyjson.Marshal(l.Config, l.Config.Type()); err == nil {
+			raw = b
+		}
+	}
+	rec := &state.Layer{Name: l.Addr.Name, Kind: l.Kind, Digest: l.Digest, Config: raw, AppliedAt: a.opts.Now().UTC()}
+	replaced := false
+	for i, old := range sr.Layers {
+		if old.Name == rec.Name {
+			sr.Layers[i] = rec
+			replaced = true
+		}
+	}
+	if !replaced {
+		sr.Layers = append(sr.Layers, rec)
+	}
+	// Keep the recorded layers in configuration order.
+	if cr := a.e.Config.Resources[addr]; cr != nil {
+		pos := map[string]int{}
+		for i, cl := range cr.Layers {
+			pos[cl.Addr.Name] = i
+		}
+		sortLayers(sr.Layers, pos)
+	}
+	a.persistLocked()
+}
+
+func sortLayers(ls []*state.Layer, pos map[string]int) {
+	rank := func(n string) int {
+		if p, ok := pos[n]; ok {
+			return p
+		}
+		return len(pos)
+	}
+	for i := 1; i < len(ls); i++ {
+		for j := i; j > 0 && rank(ls[j].Name) < rank(ls[j-1].Name); j-- {
+			ls[j], ls[j-1] = ls[j-1], ls[j]
+		}
+	}
+}
+
+func decodeLayerConfig(e *Engine, rec *state.Layer) cty.Value {
+	ls := e.Schemas.Layers[rec.Kind]
+	if ls == nil || len(rec.Config) == 0 {
+		return cty.NilVal
+	}
+	v, err := ctyjson.Unmarshal(rec.Config, ls.Block.ImpliedType())
+	if err != nil {
+		return cty.NilVal
+	}
+	return v
+}
+
+func (a *applier) recordOutputs() {
+	vals := a.snapshotVals()
+	outs, diags := a.e.Config.EvalOutputs(vals)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.diags = append(a.diags, diags...)
+	if diags.HasErrors() {
+		return
+	}
+	a.st.Outputs = map[string]*state.Output{}
+	for name, v := range outs {
+		o, err := encodeOutput(v)
+		if err != nil {
+			continue // unknown outputs are not recorded
+		}
+		if co := a.e.Config.Outputs[name]; co != nil {
+			o.Sensitive = co.Sensitive
+		}
+		a.st.Outputs[name] = o
+	}
+	a.persistLocked()
+}
+
+func encodeOutput(v cty.Value) (*state.Output, error) {
+	if !v.IsWhollyKnown() {
+		return nil, fmt.Errorf("unknown")
+	}
+	val, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil, err
+	}
+	ty, err := ctyjson.MarshalType(v.Type())
+	if err != nil {
+		return nil, err
+	}
+	return &state.Output{Value: val, Type: ty}, nil
+}
+
+func decodeOutputValue(o *state.Output) (cty.Value, error) {
+	ty, err := ctyjson.UnmarshalType(o.Type)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(o.Value, ty)
+}
+
+// DecodeOutput returns a recorded output's value.
+func DecodeOutput(o *state.Output) (cty.Value, error) { return decodeOutputValue(o) }

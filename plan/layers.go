@@ -1,0 +1,216 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/mlops-dev/mlops/state"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// isStopped reports whether a resource value says its machine is stopped
+// (aws_instance running = false).
+func isStopped(v cty.Value) bool {
+	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() || !v.Type().HasAttribute("running") {
+		return false
+	}
+	r := v.GetAttr("running")
+	return r.IsKnown() && !r.IsNull() && r.False()
+}
+
+// sshTarget converts evaluated ssh settings into the provider form.
+func sshTarget(s config.SSHSettings) providers.SSHTarget {
+	return providers.SSHTarget{Host: s.Host, Port: s.Port, User: s.User, PrivateKeyFile: s.PrivateKey,
+		HostKey: s.HostKey, Timeout: s.Timeout, Alias: s.Alias}
+}
+
+// evalHost evaluates the ssh block and layers of a resource with self bound.
+func (e *Engine) evalHost(addr addrs.Resource, vals config.Values, self cty.Value) (config.SSHSettings, []providers.Layer, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	ssh, d := e.Config.EvalSSH(addr, vals, self)
+	diags = append(diags, d...)
+	lvs, d := e.Config.EvalLayers(addr, vals, self)
+	diags = append(diags, d...)
+	layers := make([]providers.Layer, 0, len(lvs))
+	for _, lv := range lvs {
+		layers = append(layers, providers.Layer{Addr: lv.Addr, Kind: lv.Kind, Config: lv.Config, Digest: providers.LayerDigest(lv.Kind, lv.Config)})
+	}
+	return ssh, layers, diags
+}
+
+type probeJob struct {
+	change   *Change
+	target   providers.SSHTarget
+	knownKey string
+	layers   []providers.Layer
+	recorded map[string]*state.Layer
+}
+
+// planLayers fills in the layer changes of every host: new hosts get all
+// their layers; existing hosts are probed, all hosts in parallel, each in
+// one SSH connection and one round trip.
+func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals config.Values) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var jobs []*probeJob
+	for _, ch := range p.Changes {
+		cr := e.Config.Resources[ch.Addr]
+		if cr == nil || cr.SSH == nil || ch.Action == Delete {
+			continue
+		}
+		sr := ref.State.Resource(ch.Addr.String())
+		recorded := map[string]*state.Layer{}
+		if sr != nil && ch.Action != Replace && ch.Action != Create {
+			for _, l := range sr.Layers {
+				recorded[l.Name] = l
+			}
+		}
+		self := ch.Before
+		if ch.Action == Create || ch.Action == Replace {
+			self = ch.After
+		}
+		ssh, layers, d := e.evalHost(ch.Addr, vals, self)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		configured := map[string]bool{}
+		for _, l := range layers {
+			configured[l.Addr.Name] = true
+		}
+		// Layers recorded in state but removed from the configuration.
+		var removed []*LayerChange
+		if sr != nil {
+			for _, l := range sr.Layers {
+				if !configured[l.Name] && ch.Action != Replace {
+					removed = append(removed, &LayerChange{Addr: addrs.Layer{Resource: ch.Addr, Name: l.Name}, Kind: l.Kind,
+						Action: Delete, Reasons: []string{"it is no longer in the configuration"}})
+				}
+			}
+		}
+		switch {
+		case ch.Action == Create || ch.Action == Replace:
+			for _, l := range layers {
+				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: Create, Digest: l.Digest, Reasons: []string{"new host"}})
+			}
+			ch.Layers = append(ch.Layers, removed...)
+			continue
+		case isStopped(ch.Before) || isStopped(ch.After):
+			ch.HostNote = "the instance is stopped: its layers are not checked"
+			for _, l := range layers {
+				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: NoOp, Digest: l.Digest})
+			}
+			continue
+		case len(layers) == 0:
+			ch.Layers = append(ch.Layers, removed...)
+			continue
+		case !ssh.Known:
+			ch.HostNote = "the SSH address is known only after apply: layers will be checked then"
+			for _, l := range layers {
+				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: Update, Digest: l.Digest, Reasons: []string{"host address known after apply"}})
+			}
+			ch.Layers = append(ch.Layers, removed...)
+			continue
+		}
+		knownKey := ""
+		if sr != nil {
+			knownKey = sr.HostKey
+		}
+		job := &probeJob{change: ch, target: sshTarget(ssh), knownKey: knownKey, layers: layers, recorded: recorded}
+		jobs = append(jobs, job)
+		ch.Layers = append(ch.Layers, removed...)
+	}
+	if len(jobs) == 0 {
+		return diags
+	}
+	if e.Hosts == nil {
+		return append(diags, errDiag("No SSH transport", "layers are configured but no SSH transport is available"))
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, e.parallelism())
+	for _, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			lcs, d := e.probeHost(ctx, job)
+			mu.Lock()
+			defer mu.Unlock()
+			diags = append(diags, d...)
+			// Probed layers come first, in config order; removals after.
+			job.change.Layers = append(lcs, job.change.Layers...)
+		}()
+	}
+	wg.Wait()
+	return diags
+}
+
+func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, hcl.Diagnostics) {
+	addr := job.change.Addr
+	var diags hcl.Diagnostics
+	var probe []providers.Layer
+	out := make([]*LayerChange, len(job.layers))
+	for i, l := range job.layers {
+		out[i] = &LayerChange{Addr: l.Addr, Kind: l.Kind, Digest: l.Digest}
+		if !l.Config.IsWhollyKnown() {
+			out[i].Action = Update
+			out[i].Reasons = []string{"its settings are known only after apply"}
+			continue
+		}
+		probe = append(probe, l)
+	}
+	if len(probe) == 0 {
+		return out, nil
+	}
+	e.hooks().Probing(addr, fmt.Sprintf("%s@%s:%d", job.target.User, job.target.Host, job.target.Port))
+	sess, d := e.Hosts.Open(ctx, job.target, job.knownKey)
+	if d.HasErrors() {
+		return out, withSubject(prefixDiags(d, addr.String()), e.Config.Resources[addr].DeclRange)
+	}
+	defer sess.Close()
+	resp := sess.Probe(ctx, providers.ProbeRequest{Layers: probe})
+	diags = append(diags, prefixDiags(resp.Diagnostics, addr.String())...)
+	if resp.Diagnostics.HasErrors() {
+		return out, diags
+	}
+	statuses := map[addrs.Layer]providers.LayerStatus{}
+	for _, s := range resp.Statuses {
+		statuses[s.Addr] = s
+	}
+	for _, lc := range out {
+		if lc.Action != NoOp {
+			continue
+		}
+		st, ok := statuses[lc.Addr]
+		if !ok {
+			continue
+		}
+		rec := job.recorded[lc.Addr.Name]
+		switch {
+		case !st.Satisfied && st.Present:
+			lc.Action = Update
+			lc.Reasons = st.Reasons
+		case !st.Satisfied:
+			lc.Action = Create
+			lc.Reasons = st.Reasons
+		case rec != nil && rec.Digest != lc.Digest:
+			lc.Action = Update
+			lc.Reasons = []string{"its settings changed since it was applied"}
+		}
+	}
+	return out, diags
+}
+
+// prefixDiags names the resource in diagnostics that come from a host.
+func prefixDiags(diags hcl.Diagnostics, prefix string) hcl.Diagnostics {
+	for _, d := range diags {
+		d.Summary = prefix + ": " + d.Summary
+	}
+	return diags
+}

@@ -1,0 +1,190 @@
+// Package plan decides what to change and carries it out. A Plan is plain
+// data: a list of changes computed from the desired configuration and the
+// observed (refreshed) state. Planner builds it, Applier walks it; both call
+// providers through their interface and report progress through Hooks. The
+// package imports neither an SDK nor anything that writes to a terminal.
+package plan
+
+import (
+	"sort"
+
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Action is what a change does. Its rune is the symbol shown in plan output.
+type Action rune
+
+const (
+	NoOp    Action = 0 // the zero value: nothing to do
+	Create  Action = '+'
+	Update  Action = '~'
+	Replace Action = '±' // delete, then create
+	Delete  Action = '-'
+	Read    Action = '<'
+)
+
+// Symbol is how the action is drawn in front of a resource.
+func (a Action) Symbol() string {
+	switch a {
+	case Replace:
+		return "-/+"
+	case NoOp:
+		return " "
+	}
+	return string(a)
+}
+
+// Verb is the action in words, for "will be created" sentences and JSON.
+func (a Action) Verb() string {
+	switch a {
+	case Create:
+		return "create"
+	case Update:
+		return "update"
+	case Replace:
+		return "replace"
+	case Delete:
+		return "delete"
+	case Read:
+		return "read"
+	}
+	return "no-op"
+}
+
+// ParseAction is the inverse of Verb.
+func ParseAction(s string) Action {
+	for _, a := range []Action{Create, Update, Replace, Delete, Read} {
+		if a.Verb() == s {
+			return a
+		}
+	}
+	return NoOp
+}
+
+// Change is the planned change of one resource (and of its layers).
+type Change struct {
+	Addr   addrs.Resource
+	Action Action
+	// Before is the refreshed state (null when the object does not exist).
+	Before cty.Value
+	// After is the planned state (null for delete); unknown parts are known after apply.
+	After cty.Value
+	// ReplacePaths are the attributes that force replacement.
+	ReplacePaths []cty.Path
+	// Reasons explain the action: "ami forces replacement", "it was deleted outside mlops".
+	Reasons []string
+	// Notes are consequences worth knowing: "the instance will restart".
+	Notes []string
+	// Layers are the layer changes of this resource's host, in config order.
+	// Satisfied layers are present with Action NoOp.
+	Layers []*LayerChange
+	// HostNote says why layers were not probed ("instance is stopped").
+	HostNote string
+	// PreventDestroy is copied from the configuration for destroy checks.
+	PreventDestroy bool
+	// Dependencies are the resources this one depends on (from the configuration,
+	// or from state for resources no longer configured).
+	Dependencies []addrs.Resource
+}
+
+// LayerChange is the planned change of one software layer.
+type LayerChange struct {
+	Addr    addrs.Layer
+	Kind    string
+	Action  Action
+	Reasons []string
+	// Digest of the layer's inputs as planned (empty for delete).
+	Digest string
+}
+
+// OutputChange is the planned value of one output.
+type OutputChange struct {
+	Name      string
+	Action    Action
+	Before    cty.Value
+	After     cty.Value
+	Sensitive bool
+}
+
+// Plan is the result of planning. It is plain data and can be saved.
+type Plan struct {
+	// Destroy plans remove everything.
+	Destroy bool
+	Changes []*Change
+	Outputs []*OutputChange
+	// Lineage and Serial identify the state the plan was made against; a saved
+	// plan is refused when the state moved on.
+	Lineage string
+	Serial  uint64
+	// Variables are the variable values the plan was made with.
+	Variables map[string]cty.Value
+}
+
+// Counts is the summary line's numbers.
+type Counts struct{ Add, Change, Destroy int }
+
+// Count returns how many resources will be added, changed and destroyed.
+// Layer changes of an existing host count as changes of that host.
+func (p *Plan) Count() Counts {
+	var c Counts
+	for _, ch := range p.Changes {
+		switch ch.Action {
+		case Create:
+			c.Add++
+		case Update:
+			c.Change++
+		case Replace:
+			c.Add++
+			c.Destroy++
+		case Delete:
+			c.Destroy++
+		case NoOp:
+			if ch.LayerActions() > 0 {
+				c.Change++
+			}
+		}
+	}
+	return c
+}
+
+// LayerActions counts the layers that will be applied or removed.
+func (c *Change) LayerActions() int {
+	n := 0
+	for _, l := range c.Layers {
+		if l.Action != NoOp {
+			n++
+		}
+	}
+	return n
+}
+
+// HasChanges reports whether applying the plan would change anything,
+// including outputs.
+func (p *Plan) HasChanges() bool {
+	for _, ch := range p.Changes {
+		if ch.Action != NoOp || ch.LayerActions() > 0 {
+			return true
+		}
+	}
+	for _, o := range p.Outputs {
+		if o.Action != NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+// Change returns the change of addr, or nil.
+func (p *Plan) Change(addr addrs.Resource) *Change {
+	for _, c := range p.Changes {
+		if c.Addr == addr {
+			return c
+		}
+	}
+	return nil
+}
+
+func sortChanges(cs []*Change) {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Addr.String() < cs[j].Addr.String() })
+}

@@ -1,0 +1,407 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/mlops-dev/mlops/schema"
+	"github.com/mlops-dev/mlops/state"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Engine holds what planning and applying need from outside. Every
+// dependency is injected: the configuration, the providers, the SSH hosts
+// and the hooks.
+type Engine struct {
+	Config    *config.Config
+	Providers providers.Registry
+	// Hosts opens SSH sessions; it may be nil when no resource has layers.
+	Hosts   providers.Hosts
+	Schemas schema.Schemas
+	Hooks   Hooks
+	// Parallelism bounds concurrent operations (default 10).
+	Parallelism int
+}
+
+func (e *Engine) hooks() Hooks {
+	if e.Hooks == nil {
+		return NoHooks{}
+	}
+	return e.Hooks
+}
+
+func (e *Engine) parallelism() int {
+	if e.Parallelism < 1 {
+		return 10
+	}
+	return e.Parallelism
+}
+
+// PlanOptions select the kind of plan.
+type PlanOptions struct {
+	Destroy bool
+	// SkipRefresh plans against the recorded state without reading the cloud.
+	SkipRefresh bool
+}
+
+// ConfigureProviders configures every provider the configuration or the
+// state uses. It makes no network call.
+func (e *Engine) ConfigureProviders(ctx context.Context, st *state.State) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	used := map[string]bool{}
+	for addr := range e.Config.Resources {
+		used[providers.ProviderName(addr.Type)] = true
+	}
+	if st != nil {
+		for _, r := range st.Resources {
+			used[providers.ProviderName(r.Type)] = true
+		}
+	}
+	names := make([]string, 0, len(used))
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p, ok := e.Providers[name]
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown provider",
+				Detail: fmt.Sprintf("No provider named %q is built into mlops.", name)})
+			continue
+		}
+		var cfg cty.Value
+		if _, ok := e.Config.Providers[name]; ok {
+			v, d := e.Config.EvalProvider(name)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			cfg = v
+		} else if blk := e.Schemas.Provider[name]; blk != nil {
+			cfg = nullObject(blk.ImpliedType())
+		} else {
+			cfg = cty.EmptyObjectVal
+		}
+		diags = append(diags, p.Configure(ctx, providers.ConfigureRequest{Config: cfg}).Diagnostics...)
+	}
+	return diags
+}
+
+// nullObject is an object of type ty whose attributes are all null.
+func nullObject(ty cty.Type) cty.Value {
+	if !ty.IsObjectType() {
+		return cty.NullVal(ty)
+	}
+	attrs := map[string]cty.Value{}
+	for n, t := range ty.AttributeTypes() {
+		attrs[n] = cty.NullVal(t)
+	}
+	if len(attrs) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(attrs)
+}
+
+// Refreshed is the observed state: the recorded state with every managed
+// resource re-read from its provider.
+type Refreshed struct {
+	State *state.State
+	// Values holds the observed value of each recorded resource.
+	Values map[addrs.Resource]cty.Value
+	// Gone lists recorded resources that no longer exist.
+	Gone map[addrs.Resource]bool
+}
+
+// Refresh reads every recorded managed resource, one batched call per provider.
+func (e *Engine) Refresh(ctx context.Context, st *state.State, skip bool) (*Refreshed, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	out := &Refreshed{State: st.DeepCopy(), Values: map[addrs.Resource]cty.Value{}, Gone: map[addrs.Resource]bool{}}
+	byProvider := map[string][]providers.ResourceObject{}
+	for _, r := range out.State.Resources {
+		addr, err := stateAddr(r)
+		if err != nil {
+			diags = append(diags, errDiag("Invalid state", err.Error()))
+			continue
+		}
+		rs, err := resourceSchema(e.Schemas, addr)
+		if err != nil {
+			diags = append(diags, errDiag("Invalid state", err.Error()))
+			continue
+		}
+		v, err := decodeState(r, rs)
+		if err != nil {
+			diags = append(diags, errDiag("Invalid state", err.Error()))
+			continue
+		}
+		out.Values[addr] = v
+		if addr.Mode != addrs.Managed || skip {
+			continue
+		}
+		e.hooks().Refreshing(addr, r.ID)
+		name := providers.ProviderName(addr.Type)
+		byProvider[name] = append(byProvider[name], providers.ResourceObject{Addr: addr, State: v})
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	names := make([]string, 0, len(byProvider))
+	for n := range byProvider {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, name := range names {
+		objs := byProvider[name]
+		p := e.Providers[name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := p.Refresh(ctx, providers.RefreshRequest{Resources: objs})
+			mu.Lock()
+			defer mu.Unlock()
+			diags = append(diags, resp.Diagnostics...)
+			if resp.Diagnostics.HasErrors() {
+				return
+			}
+			if len(resp.States) != len(objs) {
+				diags = append(diags, errDiag("Provider error", fmt.Sprintf("provider %s returned %d states for %d resources", name, len(resp.States), len(objs))))
+				return
+			}
+			for i, o := range objs {
+				v := resp.States[i]
+				if v == cty.NilVal || v.IsNull() {
+					// Gone: forgotten by the refreshed state; the plan says
+					// it was deleted outside mlops.
+					out.Gone[o.Addr] = true
+					delete(out.Values, o.Addr)
+					out.State.RemoveResource(o.Addr.String())
+					continue
+				}
+				out.Values[o.Addr] = v
+				if sr := out.State.Resource(o.Addr.String()); sr != nil {
+					if raw, err := encodeValue(v); err == nil {
+						sr.Attributes = raw
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out, diags
+}
+
+// Plan computes the changes that make reality match the configuration.
+// ref is the refreshed state from Refresh.
+func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*Plan, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}}
+	for name, v := range e.Config.Variables {
+		p.Variables[name] = v.Value
+	}
+	vals := config.Values{}
+	order, cycle := TopoOrder(e.Config)
+	if cycle != nil {
+		return nil, hcl.Diagnostics{errDiag("Dependency cycle", strings.Join(addrStrings(cycle), " -> "))}
+	}
+
+	if opts.Destroy {
+		for _, r := range ref.State.Resources {
+			addr, _ := stateAddr(r)
+			if addr.Mode != addrs.Managed {
+				continue
+			}
+			ch := &Change{Addr: addr, Action: Delete, Before: ref.Values[addr], Dependencies: parseAddrs(r.Dependencies)}
+			rs, _ := resourceSchema(e.Schemas, addr)
+			ch.After = cty.NullVal(rs.ImpliedType())
+			if ref.Gone[addr] {
+				continue // nothing left to delete
+			}
+			if cr := e.Config.Resources[addr]; cr != nil && cr.PreventDestroy {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Instance cannot be destroyed",
+					Detail:  fmt.Sprintf("%s has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed. To allow this, set prevent_destroy = false.", addr),
+					Subject: cr.DeclRange.Ptr()})
+			}
+			p.Changes = append(p.Changes, ch)
+		}
+		sortChanges(p.Changes)
+		for name, o := range ref.State.Outputs {
+			p.Outputs = append(p.Outputs, &OutputChange{Name: name, Action: Delete, Before: decodeOutput(o), After: cty.NullVal(cty.DynamicPseudoType), Sensitive: o.Sensitive})
+		}
+		sortOutputs(p.Outputs)
+		return p, diags
+	}
+
+	for _, addr := range order {
+		cr := e.Config.Resources[addr]
+		rs := cr.Schema
+		prov, ok := e.Providers.ForType(addr.Type)
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown resource type", Detail: addr.Type, Subject: cr.DeclRange.Ptr()})
+			continue
+		}
+		cfgVal, d := e.Config.EvalResource(addr, vals)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		if addr.Mode == addrs.Data {
+			if !cfgVal.IsWhollyKnown() {
+				vals[addr] = cty.UnknownVal(rs.ImpliedType())
+				continue
+			}
+			resp := prov.ReadDataSource(ctx, providers.ReadDataSourceRequest{Addr: addr, Config: cfgVal})
+			diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
+			if !resp.Diagnostics.HasErrors() {
+				vals[addr] = resp.State
+			}
+			continue
+		}
+		prior, exists := ref.Values[addr]
+		if !exists {
+			prior = cty.NullVal(rs.ImpliedType())
+		}
+		resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal})
+		diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
+		if resp.Diagnostics.HasErrors() {
+			continue
+		}
+		ch := &Change{Addr: addr, Before: prior, After: resp.Planned, Notes: resp.Notes,
+			PreventDestroy: cr.PreventDestroy, Dependencies: cr.DependsOn}
+		sr := ref.State.Resource(addr.String())
+		switch {
+		case !exists:
+			ch.Action = Create
+			if ref.Gone[addr] {
+				ch.Reasons = append(ch.Reasons, "it was deleted outside mlops")
+			}
+		case sr != nil && sr.Status == "tainted":
+			ch.Action = Replace
+			ch.Reasons = append(ch.Reasons, "it is tainted: its creation did not finish")
+		case len(resp.RequiresReplace) > 0:
+			ch.Action = Replace
+			ch.ReplacePaths = resp.RequiresReplace
+			for _, path := range resp.RequiresReplace {
+				ch.Reasons = append(ch.Reasons, pathString(path)+" forces replacement")
+			}
+		case resp.Planned.RawEquals(prior):
+			ch.Action = NoOp
+		default:
+			ch.Action = Update
+		}
+		if ch.Action == Replace && cr.PreventDestroy {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Instance cannot be destroyed",
+				Detail:  fmt.Sprintf("%s has lifecycle.prevent_destroy set, but the plan calls for it to be replaced (%s).", addr, strings.Join(ch.Reasons, ", ")),
+				Subject: cr.DeclRange.Ptr()})
+		}
+		if ch.Action != NoOp {
+			ch.Notes = resp.Notes
+		} else {
+			ch.Notes = nil
+		}
+		vals[addr] = resp.Planned
+		p.Changes = append(p.Changes, ch)
+	}
+
+	// Recorded resources that are no longer configured are deleted.
+	for _, r := range ref.State.Resources {
+		addr, _ := stateAddr(r)
+		if addr.Mode != addrs.Managed || e.Config.Resources[addr] != nil || ref.Gone[addr] {
+			continue
+		}
+		rs, _ := resourceSchema(e.Schemas, addr)
+		p.Changes = append(p.Changes, &Change{Addr: addr, Action: Delete, Before: ref.Values[addr],
+			After: cty.NullVal(rs.ImpliedType()), Reasons: []string{"it is no longer in the configuration"},
+			Dependencies: parseAddrs(r.Dependencies)})
+	}
+	sortChanges(p.Changes)
+	if diags.HasErrors() {
+		return p, diags
+	}
+
+	diags = append(diags, e.planLayers(ctx, ref, p, vals)...)
+	diags = append(diags, e.planOutputs(ref, p, vals)...)
+	return p, diags
+}
+
+func decodeOutput(o *state.Output) cty.Value {
+	v, err := decodeOutputValue(o)
+	if err != nil {
+		return cty.DynamicVal
+	}
+	return v
+}
+
+func sortOutputs(os []*OutputChange) {
+	sort.Slice(os, func(i, j int) bool { return os[i].Name < os[j].Name })
+}
+
+func (e *Engine) planOutputs(ref *Refreshed, p *Plan, vals config.Values) hcl.Diagnostics {
+	outs, diags := e.Config.EvalOutputs(vals)
+	for name, v := range outs {
+		oc := &OutputChange{Name: name, After: v, Before: cty.NullVal(cty.DynamicPseudoType)}
+		if co := e.Config.Outputs[name]; co != nil {
+			oc.Sensitive = co.Sensitive
+		}
+		if prev, ok := ref.State.Outputs[name]; ok {
+			oc.Before = decodeOutput(prev)
+			if v.IsWhollyKnown() && oc.Before.Equals(v).True() {
+				oc.Action = NoOp
+			} else {
+				oc.Action = Update
+			}
+		} else {
+			oc.Action = Create
+		}
+		p.Outputs = append(p.Outputs, oc)
+	}
+	for name, o := range ref.State.Outputs {
+		if _, ok := outs[name]; !ok {
+			p.Outputs = append(p.Outputs, &OutputChange{Name: name, Action: Delete, Before: decodeOutput(o), After: cty.NullVal(cty.DynamicPseudoType), Sensitive: o.Sensitive})
+		}
+	}
+	sortOutputs(p.Outputs)
+	return diags
+}
+
+// pathString renders an attribute path as users write it: ingress[0].port.
+func pathString(p cty.Path) string {
+	var b strings.Builder
+	for _, step := range p {
+		switch s := step.(type) {
+		case cty.GetAttrStep:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.Name)
+		case cty.IndexStep:
+			if s.Key.Type() == cty.String {
+				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
+			} else if s.Key.Type() == cty.Number {
+				fmt.Fprintf(&b, "[%s]", s.Key.AsBigFloat().Text('f', -1))
+			}
+		}
+	}
+	return b.String()
+}
+
+func errDiag(summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail}
+}
+
+// withSubject points provider diagnostics without a range at the block.
+func withSubject(diags hcl.Diagnostics, rng hcl.Range) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Subject == nil {
+			d.Subject = rng.Ptr()
+		}
+	}
+	return diags
+}
