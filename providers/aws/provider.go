@@ -70,7 +70,7 @@ type Provider struct {
 	env  map[string]string
 
 	mu       sync.Mutex
-	settings *settings  // from Configure; nil until configured
+	settings *settings   // from Configure; nil until configured
 	client   *ec2.Client // created on first use
 }
 
