@@ -2,6 +2,7 @@ package command
 
 import (
 	"errors"
+	"os"
 	"flag"
 	"fmt"
 	"io"
@@ -41,6 +42,16 @@ func commands() map[string]command {
 // Main runs mlops with args (without the program name) and returns the exit
 // code: 0 success, 1 error, 2 "changes present" for -detailed-exitcode.
 func Main(args []string, d Deps) int {
+	if d.getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1" {
+		// The test harness's guard: AWS traffic only to 127.0.0.0/8, and
+		// never the instance metadata service (whose SDK client does not
+		// use the injected HTTP client).
+		if d.HTTPClient == nil {
+			d.HTTPClient = loopbackOnlyClient()
+		}
+		d.Env = append(append([]string{}, d.Env...), "AWS_EC2_METADATA_DISABLED=true")
+		os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	}
 	var g globals
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		a := strings.TrimLeft(args[0], "-")
