@@ -2,10 +2,10 @@ package command
 
 import (
 	"errors"
-	"os"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
