@@ -12,6 +12,7 @@ variable "instance_type" {
   description = "EC2 instance type"
 }
 variable "ssh_host" { default = "" } # "" = the instance's public IP
+variable "ssh_port" { default = 22 }
 
 # Where the software comes from. The defaults are the course's downloads; the
 # demo points them at a local server.
@@ -66,7 +67,7 @@ resource "aws_instance" "mlops_zoomcamp" {
     user        = "ubuntu"
     private_key = aws_key_pair.razer.private_key_file
     host        = var.ssh_host != "" ? var.ssh_host : self.public_ip
-    port        = 22
+    port        = var.ssh_port
   }
 
   # The course's manual steps, in order.
