@@ -67,6 +67,7 @@ type Variable struct {
 	Sensitive bool
 
 	defaults *typeexpr.Defaults // optional-attribute defaults of the type
+	typed    bool               // a type was declared (even "any")
 }
 
 // Local is one entry of a locals block.

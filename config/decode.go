@@ -208,7 +208,7 @@ func attrValue(name string, a *schema.Attribute, attr *hcl.Attribute, ctx *hcl.E
 		return cty.UnknownVal(a.Type), append(diags, errorf(rng.Ptr(), "Incorrect attribute value type",
 			"Inappropriate value for attribute %q: %s.", name, conversionError(err)))
 	}
-	if cv.IsNull() && a.Required && !cv.Type().Equals(cty.DynamicPseudoType) {
+	if cv.IsNull() && a.Required {
 		return cv, append(diags, errorf(rng.Ptr(), "Missing required argument",
 			"The argument %q is required, but its value is null.", name))
 	}

@@ -22,8 +22,8 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("nil config")
 		}
 		for _, d := range diags {
-			if d.Summary == "" {
-				t.Errorf("diagnostic without summary: %#v", d)
+			if d.Summary == "" || d.Detail == "" || d.Subject == nil {
+				t.Errorf("diagnostic without summary, detail or subject: %#v", d)
 			}
 		}
 		Format("main.hcl", src)

@@ -180,7 +180,7 @@ func (l *loader) decodeVariable(b *hcl.Block) {
 		ty, defaults, diags := typeexpr.TypeConstraintWithDefaults(a.Expr)
 		l.diags = append(l.diags, diags...)
 		if !diags.HasErrors() {
-			v.Type, v.defaults = ty, defaults
+			v.Type, v.defaults, v.typed = ty, defaults, true
 		}
 	}
 	if a := content.Attributes["description"]; a != nil {
@@ -631,11 +631,13 @@ func (l *loader) resolveVariables() {
 }
 
 // rawVariableValue interprets a string from the command line or the
-// environment: literally for string (and untyped) variables, as an HCL
-// expression without references otherwise. source names where it came from.
+// environment: literally for string variables and variables without a
+// declared type, as an HCL expression without references otherwise (also
+// for type any, so that -var 'x=[1]' gives a list). source names where it
+// came from.
 func (l *loader) rawVariableValue(v *Variable, raw, source string) (cty.Value, bool) {
 	var val cty.Value
-	if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
+	if v.Type == cty.String || !v.typed {
 		val = cty.StringVal(raw)
 	} else {
 		expr, diags := hclsyntax.ParseExpression([]byte(raw), fmt.Sprintf("<value for var.%s>", v.Name), hcl.InitialPos)

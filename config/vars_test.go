@@ -12,6 +12,10 @@ import (
 const varsSrc = `
 variable "region" { default = "eu-west-1" }
 variable "untyped" {}
+variable "anything" {
+  type    = any
+  default = null
+}
 variable "count" {
   type    = number
   default = 1
@@ -94,11 +98,12 @@ disk = { size = 100, kind = "io2" }
 		{
 			name: "raw values: literal for strings, expressions otherwise",
 			vars: []string{
-				"untyped=[1, 2]", "region=${not.a.template}", "count=2 * 8", "gpu=true",
+				"untyped=[1, 2]", "anything=[1, 2]", "region=${not.a.template}", "count=2 * 8", "gpu=true",
 				`packages=["git", "make"]`, `tags={Name = "x"}`, "disk={size = 8}", "secret=a=b",
 			},
 			want: map[string]cty.Value{
 				"untyped":  cty.StringVal("[1, 2]"),
+				"anything": cty.TupleVal([]cty.Value{cty.NumberIntVal(1), cty.NumberIntVal(2)}),
 				"region":   cty.StringVal("${not.a.template}"),
 				"count":    cty.NumberIntVal(16),
 				"gpu":      cty.True,
