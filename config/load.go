@@ -507,7 +507,8 @@ func (l *loader) decodeOutput(b *hcl.Block) {
 	if a := content.Attributes["value"]; a != nil {
 		o.expr = a.Expr
 	} else {
-		o.expr = hcl.StaticExpr(cty.NullVal(cty.DynamicPseudoType), b.DefRange)
+		// The missing value was reported; a null stands in for it.
+		o.expr = &hclsyntax.LiteralValueExpr{Val: cty.NullVal(cty.DynamicPseudoType), SrcRange: b.DefRange}
 	}
 	if a := content.Attributes["description"]; a != nil {
 		if s, ok := l.constValue(a, cty.String); ok && !s.IsNull() {
