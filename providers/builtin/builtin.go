@@ -31,7 +31,6 @@ var hostSchema = &schema.Resource{
 // Schemas implements providers.Provider.
 func (p *Provider) Schemas() schema.Schemas {
 	return schema.Schemas{
-		Provider:  map[string]*schema.Block{"host": {}},
 		Resources: map[string]*schema.Resource{"host": hostSchema},
 	}
 }
