@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // Streams are the standard streams of a command, injected so tests can use
@@ -37,13 +39,7 @@ func SystemStreams(env []string) *Streams {
 	return &Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InTTY: inTTY, OutTTY: outTTY, Color: outTTY && !noColor, Width: 100}
 }
 
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	return st.Mode()&os.ModeCharDevice != 0
-}
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // color wraps s in an ANSI colour when enabled.
 func (s *Streams) color(code, text string) string {

@@ -7,6 +7,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,4 +175,36 @@ func contains(t *testing.T, r result, subs ...string) {
 			t.Errorf("output lacks %q:\n%s", sub, r)
 		}
 	}
+}
+
+// securityGroupsNamed counts the security groups with that name in moto.
+func (s *stack) securityGroupsNamed(name string) int {
+	s.t.Helper()
+	out, err := s.ec2().DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, g := range out.SecurityGroups {
+		if awssdk.ToString(g.GroupName) == name {
+			n++
+		}
+	}
+	return n
+}
+
+// slowProxy forwards HTTP requests to target after a delay.
+func slowProxy(t *testing.T, target string, delay time.Duration) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
