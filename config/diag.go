@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -98,7 +99,7 @@ func formatPath(p cty.Path) string {
 			case s.Key.Type() == cty.String:
 				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
 			case s.Key.Type() == cty.Number:
-				fmt.Fprintf(&b, "[%s]", s.Key.AsBigFloat().Text('f', -1))
+				fmt.Fprintf(&b, "[%s]", bigText(s.Key.AsBigFloat()))
 			default:
 				b.WriteString("[?]")
 			}
@@ -110,8 +111,14 @@ func formatPath(p cty.Path) string {
 	return b.String()
 }
 
-// bigText renders a number for messages.
-func bigText(f *big.Float) string { return f.Text('g', 10) }
+// bigText renders a number for messages. Huge exponents are not spelled
+// out: big.Float takes seconds to print 1e999999.
+func bigText(f *big.Float) string {
+	if exp := f.MantExp(nil); exp > 64 || exp < -64 {
+		return "a number of magnitude 2^" + strconv.Itoa(exp)
+	}
+	return f.Text('g', 10)
+}
 
 // finishDiagnostics orders diagnostics by source position (those without a
 // position first, in the order found) and drops exact repeats, so that
