@@ -68,12 +68,13 @@ func TestZoomcampOverSSH(t *testing.T) {
 		reasons[st.Addr.Name] = st.Reasons
 	}
 	want := map[string][]string{
-		"tools":     {"package make not installed", "package jq not installed"},
-		"anaconda":  {"anaconda not installed at ~/anaconda3"},
-		"docker":    {"package docker.io not installed", "user ubuntu not in group docker"},
-		"compose":   {"~/soft/docker-compose missing", "PATH line missing in ~/.bashrc"},
-		"env":       {"~/.config/mlops/env missing"},
-		"groups_ok": {"check failed (exit 1)"},
+		"tools":       {"package make not installed", "package jq not installed"},
+		"anaconda":    {"anaconda not installed at ~/anaconda3"},
+		"docker":      {"package docker.io not installed", "user ubuntu not in group docker"},
+		"compose":     {"~/soft/docker-compose missing", "PATH line missing in ~/.bashrc"},
+		"env":         {"~/.config/mlops/env missing"},
+		"daemon_json": {"/etc/docker/daemon.json missing"},
+		"groups_ok":   {"check failed (exit 1)"},
 	}
 	if diff := cmp.Diff(want, reasons); diff != "" {
 		t.Errorf("reasons on a fresh host (-want +got):\n%s", diff)
@@ -89,7 +90,7 @@ func TestZoomcampOverSSH(t *testing.T) {
 	if resp.Failed != nil || resp.Diagnostics.HasErrors() {
 		t.Fatalf("Converge failed at %v: %v", resp.Failed, resp.Diagnostics)
 	}
-	if diff := cmp.Diff([]string{"tools", "anaconda", "docker", "compose", "env", "groups_ok"}, done); diff != "" {
+	if diff := cmp.Diff([]string{"tools", "anaconda", "docker", "compose", "env", "daemon_json", "groups_ok"}, done); diff != "" {
 		t.Errorf("Done (-want +got):\n%s", diff)
 	}
 	if n := connectionsSince(h, before, 1); n != 1 {
@@ -115,6 +116,9 @@ func TestZoomcampOverSSH(t *testing.T) {
 		if got := strings.TrimSpace(h.Exec(t, "su - ubuntu -c "+shellQuote(cmd))); !strings.Contains(got, want) {
 			t.Errorf("%s = %q, want %q", cmd, got, want)
 		}
+	}
+	if got := h.Exec(t, `stat -c '%U %a' /etc/docker/daemon.json; cat /etc/docker/daemon.json`); got != "root 600\n{\"log-driver\": \"local\"}\n" {
+		t.Errorf("/etc/docker/daemon.json: %q", got)
 	}
 	if !strings.Contains(strings.Join(out.m["tools"], "\n"), "Setting up make") {
 		t.Errorf("apt output was not streamed:\n%s", strings.Join(out.m["tools"], "\n"))
@@ -174,6 +178,10 @@ func zoomcamp(t *testing.T, schemas map[string]*schema.Layer, d *testworld.Downl
 		}),
 		mk("env", "file", map[string]cty.Value{
 			"destination": str("~/.config/mlops/env"), "content": str("MLFLOW_TRACKING_URI=http://localhost:5000\n"),
+		}),
+		// Outside the SSH user's reach: written and read with sudo.
+		mk("daemon_json", "file", map[string]cty.Value{
+			"destination": str("/etc/docker/daemon.json"), "content": str("{\"log-driver\": \"local\"}\n"), "mode": str("0600"),
 		}),
 		// Runs in the login after the docker layer: its own groups must include docker.
 		mk("groups_ok", "shell", map[string]cty.Value{
