@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/mlops-dev/mlops/addrs"
-	"github.com/mlops-dev/mlops/schema"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -705,12 +704,4 @@ func (l *loader) readVarFile(path string, set map[string]cty.Value) {
 		}
 		set[a.Name] = cv
 	}
-}
-
-// schemaFor returns the schema of a declared or undeclared resource type.
-func (l *loader) schemaFor(addr addrs.Resource) *schema.Resource {
-	if addr.Mode == addrs.Data {
-		return l.opts.Schemas.DataSources[addr.Type]
-	}
-	return l.opts.Schemas.Resources[addr.Type]
 }
