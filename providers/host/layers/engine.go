@@ -278,7 +278,7 @@ func (c *converge) runScript(ctx context.Context, addr addrs.Layer, kindName str
 	if code == 0 {
 		return providers.ConvergeResponse{}, false
 	}
-	if code == exitNoSudo && user != "root" {
+	if code == exitNoSudo && user != "root" && len(tail) > 0 && strings.HasPrefix(tail[len(tail)-1], noSudoMessage) {
 		return c.fail(addr, "Passwordless sudo is required for user "+user,
 			fmt.Sprintf("The %s layer runs commands as root with `sudo -n`, which failed for user %s. "+
 				"Allow it, for example with the line `%s ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/%s, or connect as root.",

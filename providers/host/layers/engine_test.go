@@ -143,6 +143,15 @@ func TestConvergeFailures(t *testing.T) {
 		summary: "Passwordless sudo is required for user bob",
 		want:    "`bob ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/bob",
 	}, {
+		name: "exit 97 without the sudo message",
+		r: &fakeRunner{user: "bob", captures: []func(string) ([]byte, []byte, int, error){before},
+			runs: []func(string, func(Stream, string)) (int, error){func(_ string, out func(Stream, string)) (int, error) {
+				out(Stdout, "some command's own exit status")
+				return exitNoSudo, nil
+			}}},
+		summary: "Layer aws_instance.web.layer.docker failed",
+		want:    "exited with status 97",
+	}, {
 		name: "connection lost",
 		r: &fakeRunner{user: "ubuntu", captures: []func(string) ([]byte, []byte, int, error){before},
 			runs: []func(string, func(Stream, string)) (int, error){func(string, func(Stream, string)) (int, error) {

@@ -60,7 +60,7 @@ func convergePreamble(user string) string {
 	} else {
 		b.WriteString("__mlops_require_root() {\n")
 		b.WriteString("  if ! sudo -n true >/dev/null 2>&1; then\n")
-		b.WriteString("    echo " + quote("mlops: passwordless sudo is required for user "+user+" (sudo -n true failed)") + " >&2\n")
+		b.WriteString("    echo " + quote(noSudoMessage+user+" (sudo -n true failed)") + " >&2\n")
 		b.WriteString("    exit " + strconv.Itoa(exitNoSudo) + "\n")
 		b.WriteString("  fi\n")
 		b.WriteString("}\n")
@@ -69,6 +69,10 @@ func convergePreamble(user string) string {
 	b.WriteString(convergeHelpers)
 	return b.String()
 }
+
+// noSudoMessage starts the last line a converge script prints before it
+// exits with exitNoSudo.
+const noSudoMessage = "mlops: passwordless sudo is required for user "
 
 // exitNoSudo is the exit status a converge script uses when it needs root
 // and sudo -n does not work.
