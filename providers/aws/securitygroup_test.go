@@ -1,8 +1,10 @@
 package aws
 
 import (
+	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -210,4 +212,33 @@ func TestSecurityGroupPlanRejectsPortlessTCP(t *testing.T) {
 	resp = p.PlanChange(t.Context(), providers.PlanChangeRequest{Addr: resourceAddr("aws_security_group", "x"),
 		Prior: cty.NullVal(securityGroupSchema().ImpliedType()), Config: cfg})
 	noErrors(t, resp.Diagnostics)
+}
+
+// The apply walker runs independent changes at once on one provider.
+func TestConcurrentApplies(t *testing.T) {
+	w := newWorld(t, nil)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			addr := resourceAddr("aws_security_group", fmt.Sprintf("g%d", i))
+			cfg := groupConfig(map[string]cty.Value{"name": cty.StringVal(addr.Name), "ingress": cty.TupleVal([]cty.Value{rule(22, "0.0.0.0/0")})})
+			prior := cty.NullVal(securityGroupSchema().ImpliedType())
+			plan := w.p.PlanChange(w.ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfg})
+			resp := w.p.ApplyChange(w.ctx, providers.ApplyChangeRequest{Addr: addr, Prior: prior, Planned: plan.Planned, Config: cfg, Tags: ownerTags(addr)})
+			if resp.Diagnostics.HasErrors() {
+				errs <- diagText(resp.Diagnostics)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got := w.counts.Count("CreateSecurityGroup"); got != 8 {
+		t.Errorf("CreateSecurityGroup calls = %d, want 8", got)
+	}
 }
