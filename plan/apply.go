@@ -273,7 +273,9 @@ func (a *applier) track(addr addrs.Resource, action Action, id string, op func()
 	h.PreApply(addr, action, id)
 	start := a.opts.Now()
 	done := make(chan struct{})
+	tickerDone := make(chan struct{})
 	go func() {
+		defer close(tickerDone)
 		t := time.NewTicker(a.opts.TickInterval)
 		defer t.Stop()
 		for {
@@ -287,6 +289,7 @@ func (a *applier) track(addr addrs.Resource, action Action, id string, op func()
 	}()
 	newID, diags := op()
 	close(done)
+	<-tickerDone // no StillApplying after PostApply
 	h.PostApply(addr, action, newID, a.opts.Now().Sub(start), diags)
 	if diags.HasErrors() {
 		a.addDiag(diags...)
