@@ -21,8 +21,9 @@
 // # Scripts
 //
 // Every script is fed to `bash -s` as the SSH user. Probe sends one script for
-// all layers of a host (one Runner.Capture); it only reads, never uses sudo,
-// and reports facts that Go code judges. Converge probes each layer again
+// all layers of a host (one Runner.Capture); it only reads, needs no sudo
+// (it tries sudo -n only to read a file layer's file that the SSH user cannot
+// read), and reports facts that Go code judges. Converge probes each layer again
 // just before it runs, runs only the missing steps as one Runner.Run script
 // under `set -euo pipefail`, and probes once more to confirm. Commands that
 // need root run through `sudo -n` unless Runner.User() is "root".
