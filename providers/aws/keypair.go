@@ -150,6 +150,9 @@ func (p *Provider) createKeyPair(ctx context.Context, c *ec2.Client, req provide
 			if remoteFingerprint(kp) == fp {
 				progress(req, "adopted existing key pair %s (%s) tagged for this address", name, deref(kp.KeyPairId))
 				state := keyPairState(kp, req.Planned)
+				if req.Created != nil {
+					req.Created(state)
+				}
 				if err := syncTags(ctx, c, deref(kp.KeyPairId), userTags(kp.Tags), getStringMap(cfg, "tags")); err != nil {
 					return providers.ApplyChangeResponse{NewState: state, Diagnostics: apiDiag("tagging key pair "+name, err)}
 				}
@@ -256,11 +259,15 @@ func safeKeyError(err error) string {
 	return s
 }
 
-// expandHome resolves a leading ~ with HOME from the injected environment.
+// expandHome resolves a leading ~ with HOME from the injected environment,
+// and a relative path against WorkDir.
 func (p *Provider) expandHome(path string) (string, error) {
 	if path != "~" && !strings.HasPrefix(path, "~/") {
 		if strings.HasPrefix(path, "~") {
 			return "", fmt.Errorf("%s: only ~ and ~/ are expanded (not ~user)", path)
+		}
+		if !filepath.IsAbs(path) && p.opts.WorkDir != "" {
+			return filepath.Join(p.opts.WorkDir, path), nil
 		}
 		return path, nil
 	}

@@ -293,3 +293,21 @@ func TestGenerateKeyFileRefusesToOverwrite(t *testing.T) {
 		t.Errorf("temporary file left behind: %v", entries)
 	}
 }
+
+func TestKeyPathsResolve(t *testing.T) {
+	p := New(Options{Env: []string{"HOME=/home/me"}, WorkDir: "/work/stack"})
+	for in, want := range map[string]string{
+		"~":               "/home/me",
+		"~/.ssh/id":       "/home/me/.ssh/id",
+		"keys/dev":        "/work/stack/keys/dev",
+		"/abs/key":        "/abs/key",
+		"./keys/../k/dev": "/work/stack/k/dev",
+	} {
+		if got, err := p.expandHome(in); err != nil || got != want {
+			t.Errorf("expandHome(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := New(Options{}).expandHome("~/k"); err == nil || !strings.Contains(err.Error(), "HOME is not set") {
+		t.Errorf("err = %v", err)
+	}
+}

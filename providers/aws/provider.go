@@ -46,6 +46,9 @@ type Options struct {
 	// private_key_file). The SDK's default credential chain (shared config
 	// files, AWS_PROFILE...) still reads the real process environment.
 	Env []string
+	// WorkDir resolves relative private_key_file paths ("" = the process's
+	// working directory).
+	WorkDir string
 	// Sleep waits between polls; nil means a timer that honours ctx. Tests
 	// make it return at once.
 	Sleep func(ctx context.Context, d time.Duration) error
