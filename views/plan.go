@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/mlops-dev/mlops/addrs"
@@ -236,6 +237,7 @@ func knownJSON(v cty.Value) (json.RawMessage, []string) {
 		}
 		return x, nil
 	})
+	sort.Strings(unknown)
 	b, err := ctyjson.Marshal(known, known.Type())
 	if err != nil {
 		return json.RawMessage("null"), unknown

@@ -292,7 +292,7 @@ func runShow(d Deps, g globals, args []string) int {
 		return 1
 	}
 	dir := configDir(d, g, *chdir)
-	w := newWorld(d)
+	w := newWorld(d, dir)
 	if fs.NArg() == 1 {
 		path := fs.Arg(0)
 		if !filepath.IsAbs(path) {
@@ -440,7 +440,7 @@ func runState(d Deps, g globals, args []string) int {
 				renderError(d, false, "No such resource in the state", fmt.Errorf("%s is not recorded; mlops state list shows what is", fs.Arg(0)))
 				return 1
 			}
-			showResource(d, newWorld(d), r)
+			showResource(d, newWorld(d, dir), r)
 		case "pull":
 			b, err := st.Encode()
 			if err != nil {

@@ -28,9 +28,9 @@ type world struct {
 	schemas  schema.Schemas
 }
 
-func newWorld(d Deps) *world {
+func newWorld(d Deps, dir string) *world {
 	w := &world{}
-	awsOpts := aws.Options{Env: d.Env}
+	awsOpts := aws.Options{Env: d.Env, WorkDir: dir}
 	if d.HTTPClient != nil {
 		awsOpts.HTTPClient = d.HTTPClient
 	}
@@ -59,7 +59,7 @@ type varFlags struct {
 
 // loadConfig loads the configuration of dir; diagnostics are returned, not printed.
 func loadConfig(d Deps, dir string, vf varFlags, allowUnset bool) (*loaded, hcl.Diagnostics) {
-	w := newWorld(d)
+	w := newWorld(d, dir)
 	files := make([]string, 0, len(vf.varFiles))
 	for _, f := range vf.varFiles {
 		if !filepath.IsAbs(f) {
