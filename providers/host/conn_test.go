@@ -687,7 +687,7 @@ func TestLayersOverSSH(t *testing.T) {
 		"content":     cty.StringVal("hello from mlops\n"),
 		"mode":        cty.StringVal("0644"),
 	})
-	layer := providers.Layer{Addr: addr, Kind: "file", Config: cfg, Digest: layers.Digest("file", cfg)}
+	layer := providers.Layer{Addr: addr, Kind: "file", Config: cfg, Digest: providers.LayerDigest("file", cfg)}
 	ctx := context.Background()
 
 	probe := s.Probe(ctx, providers.ProbeRequest{Layers: []providers.Layer{layer}})

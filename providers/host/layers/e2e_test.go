@@ -164,7 +164,7 @@ func zoomcamp(t *testing.T, schemas map[string]*schema.Layer, d *testworld.Downl
 			}
 		}
 		cfg := cty.ObjectVal(vals)
-		return providers.Layer{Addr: addrs.Layer{Resource: web, Name: name}, Kind: kind, Config: cfg, Digest: layers.Digest(kind, cfg)}
+		return providers.Layer{Addr: addrs.Layer{Resource: web, Name: name}, Kind: kind, Config: cfg, Digest: providers.LayerDigest(kind, cfg)}
 	}
 	str := cty.StringVal
 	return []providers.Layer{

@@ -3,7 +3,6 @@ package layers
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // Engine probes and converges the layers of one host through a Runner. The
@@ -300,26 +298,6 @@ func lastLines(s string, n int) string {
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
-// Digest identifies a layer's inputs: the SHA-256 (hex) of the kind, a NUL
-// and the config as cty JSON, whose object attributes are in sorted order.
-// The state records it when the layer is applied; a different digest means
-// the layer's configuration changed.
-func Digest(kind string, cfg cty.Value) string {
-	h := sha256.New()
-	h.Write([]byte(kind))
-	h.Write([]byte{0})
-	if cfg == cty.NilVal {
-		cfg = cty.NullVal(cty.DynamicPseudoType)
-	}
-	js, err := ctyjson.Marshal(cfg, cfg.Type())
-	if err != nil {
-		// Only an unknown or marked value gets here, which the contract
-		// rules out; its Go syntax still identifies it.
-		js = []byte(cfg.GoString())
-	}
-	h.Write(js)
-	return hex.EncodeToString(h.Sum(nil))
-}
 
 // NewSession returns the layer logic of one host as a providers.HostSession
 // for host.Options.NewSession: Probe and Converge run a zero Engine over r.

@@ -211,33 +211,6 @@ func TestConvergeCancelled(t *testing.T) {
 	}
 }
 
-func TestDigest(t *testing.T) {
-	a := fileConfig("~/x", "hello", "0644")
-	b := cty.ObjectVal(map[string]cty.Value{ // same attributes, built in another order
-		"mode": cty.StringVal("0644"), "content": cty.StringVal("hello"), "destination": cty.StringVal("~/x"),
-	})
-	if Digest("file", a) != Digest("file", b) {
-		t.Error("Digest depends on how the object was built")
-	}
-	if len(Digest("file", a)) != 64 {
-		t.Errorf("Digest = %q, want 64 hex digits", Digest("file", a))
-	}
-	for _, other := range []string{
-		Digest("shell", a),
-		Digest("file", fileConfig("~/x", "hello\n", "0644")),
-		Digest("file", fileConfig("~/x", "hello", "0600")),
-	} {
-		if other == Digest("file", a) {
-			t.Error("different inputs, same digest")
-		}
-	}
-	// Pinned: the state records digests, so the encoding must not drift.
-	const encoded = "shell\x00{\"check\":\"true\",\"run\":\"echo hi\"}"
-	if got, want := Digest("shell", shellConfig("true", "echo hi")), sha256hex(encoded); got != want {
-		t.Errorf("Digest = %s, want %s (the SHA-256 of %q)", got, want, encoded)
-	}
-}
-
 // goldenLayers has one layer of each kind with every option set.
 func goldenLayers() []providers.Layer {
 	return []providers.Layer{

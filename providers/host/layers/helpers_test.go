@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -72,7 +70,7 @@ var web = addrs.Resource{Mode: addrs.Managed, Type: "aws_instance", Name: "web"}
 
 // layer makes a providers.Layer named name on aws_instance.web.
 func layer(name, kind string, cfg cty.Value) providers.Layer {
-	return providers.Layer{Addr: addrs.Layer{Resource: web, Name: name}, Kind: kind, Config: cfg, Digest: Digest(kind, cfg)}
+	return providers.Layer{Addr: addrs.Layer{Resource: web, Name: name}, Kind: kind, Config: cfg, Digest: providers.LayerDigest(kind, cfg)}
 }
 
 // localRunner is a Runner that runs scripts with `bash -s` on this machine,
@@ -218,7 +216,3 @@ func (e *events) request(layers []providers.Layer, remove []providers.LayerRecor
 
 func (e *events) text(name string) string { return strings.Join(e.output[name], "\n") }
 
-func sha256hex(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
