@@ -298,7 +298,6 @@ func lastLines(s string, n int) string {
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
-
 // NewSession returns the layer logic of one host as a providers.HostSession
 // for host.Options.NewSession: Probe and Converge run a zero Engine over r.
 // Its HostKey is "" and its Close does nothing; the transport wraps it and

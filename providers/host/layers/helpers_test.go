@@ -215,4 +215,3 @@ func (e *events) request(layers []providers.Layer, remove []providers.LayerRecor
 }
 
 func (e *events) text(name string) string { return strings.Join(e.output[name], "\n") }
-
