@@ -549,15 +549,18 @@ func (h *Host) restart(newHostKey bool) error {
 	return h.startSSHD(false)
 }
 
-// Connections counts the SSH logins sshd accepted on this host since it
-// started (across restarts). sshd logs a login before it tells the client,
-// so the count is exact once the client's handshake returned.
+// Connections counts the connections sshd accepted on this host since it
+// started (across restarts). It counts sshd's "Connection from" lines, which
+// sshd writes as soon as it accepts the TCP connection, long before the key
+// exchange: once a client's handshake returned, its line is in the log.
+// (The "Accepted publickey" line comes from the monitor process and can
+// land after the client already got its answer.)
 func (h *Host) Connections() int {
 	b, err := os.ReadFile(h.logPath())
 	if err != nil {
 		return 0
 	}
-	return bytes.Count(b, []byte("Accepted publickey for "))
+	return bytes.Count(b, []byte("Connection from "))
 }
 
 // SSHDLog returns sshd's log (stderr at LogLevel VERBOSE), for debugging.
