@@ -474,14 +474,44 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool
 	}
 	starts := map[addrs.Layer]time.Time{}
 	var startMu sync.Mutex
+	var current *addrs.Layer // the layer running now, for progress ticks
+	var currentAction Action
 	begin := func(l addrs.Layer, act Action) {
 		startMu.Lock()
 		defer startMu.Unlock()
 		if _, ok := starts[l]; !ok {
 			starts[l] = a.opts.Now()
+			current, currentAction = &l, act
 			h.LayerStart(l, act)
 		}
 	}
+	finish := func(l addrs.Layer) {
+		startMu.Lock()
+		defer startMu.Unlock()
+		if current != nil && *current == l {
+			current = nil
+		}
+	}
+	tickDone := make(chan struct{})
+	tickerExited := make(chan struct{})
+	go func() {
+		defer close(tickerExited)
+		t := time.NewTicker(a.opts.TickInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-tickDone:
+				return
+			case <-t.C:
+				startMu.Lock()
+				if current != nil {
+					h.LayerStill(*current, currentAction, a.opts.Now().Sub(starts[*current]))
+				}
+				startMu.Unlock()
+			}
+		}
+	}()
+	defer func() { close(tickDone); <-tickerExited }()
 	elapsed := func(l addrs.Layer) time.Duration {
 		startMu.Lock()
 		defer startMu.Unlock()
@@ -507,6 +537,7 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool
 		},
 		Done: func(l addrs.Layer) {
 			begin(l, actionOf(l))
+			finish(l)
 			h.LayerDone(l, actionOf(l), elapsed(l), nil)
 			lay := byName[l.Name]
 			a.mu.Lock()
@@ -521,6 +552,7 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool
 		},
 		Removed: func(l addrs.Layer) {
 			begin(l, Delete)
+			finish(l)
 			h.LayerDone(l, Delete, elapsed(l), nil)
 			a.mu.Lock()
 			defer a.mu.Unlock()
@@ -537,6 +569,7 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool
 		},
 	})
 	if resp.Failed != nil {
+		finish(*resp.Failed)
 		h.LayerDone(*resp.Failed, actionOf(*resp.Failed), elapsed(*resp.Failed), resp.Diagnostics)
 	}
 	if resp.Diagnostics.HasErrors() {

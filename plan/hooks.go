@@ -27,6 +27,8 @@ type Hooks interface {
 	LayerStart(addr addrs.Layer, action Action)
 	// LayerOutput delivers one line of remote output.
 	LayerOutput(addr addrs.Layer, line string)
+	// LayerStill is called periodically while a layer runs.
+	LayerStill(addr addrs.Layer, action Action, elapsed time.Duration)
 	// LayerDone is called when a layer finished; diags is empty on success.
 	LayerDone(addr addrs.Layer, action Action, elapsed time.Duration, diags hcl.Diagnostics)
 }
@@ -42,4 +44,5 @@ func (NoHooks) StillApplying(addrs.Resource, Action, time.Duration)             
 func (NoHooks) PostApply(addrs.Resource, Action, string, time.Duration, hcl.Diagnostics) {}
 func (NoHooks) LayerStart(addrs.Layer, Action)                                           {}
 func (NoHooks) LayerOutput(addrs.Layer, string)                                          {}
+func (NoHooks) LayerStill(addrs.Layer, Action, time.Duration)                            {}
 func (NoHooks) LayerDone(addrs.Layer, Action, time.Duration, hcl.Diagnostics)            {}

@@ -97,6 +97,9 @@ func (h *HumanHooks) LayerStart(l addrs.Layer, act plan.Action) {
 func (h *HumanHooks) LayerOutput(l addrs.Layer, line string) {
 	h.printf("%s: %s %s", l, h.streams.color(cyan, "|"), line)
 }
+func (h *HumanHooks) LayerStill(l addrs.Layer, act plan.Action, d time.Duration) {
+	h.printf("%s: Still applying... [%s elapsed]", l, round(d))
+}
 func (h *HumanHooks) LayerDone(l addrs.Layer, act plan.Action, d time.Duration, diags hcl.Diagnostics) {
 	if diags.HasErrors() {
 		h.printf("%s: %s after %s", l, h.streams.color(red, "Failed"), round(d))
@@ -180,6 +183,9 @@ func (h *JSONHooks) LayerStart(l addrs.Layer, act plan.Action) {
 }
 func (h *JSONHooks) LayerOutput(l addrs.Layer, line string) {
 	h.emit(Event{Type: "layer_output", Address: l.String(), Line: line, Message: l.String() + ": " + line})
+}
+func (h *JSONHooks) LayerStill(l addrs.Layer, act plan.Action, d time.Duration) {
+	h.emit(Event{Type: "layer_progress", Address: l.String(), Action: act.Verb(), Elapsed: d.Seconds(), Message: fmt.Sprintf("%s: Still applying... [%s elapsed]", l, round(d))})
 }
 func (h *JSONHooks) LayerDone(l addrs.Layer, act plan.Action, d time.Duration, diags hcl.Diagnostics) {
 	if diags.HasErrors() {

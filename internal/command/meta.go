@@ -37,6 +37,10 @@ func newWorld(d Deps, dir string) *world {
 	w.registry = providers.Registry{"aws": aws.New(awsOpts), "host": builtin.New()}
 	hopts := host.OptionsFromEnv(d.getenv)
 	hopts.NewSession = layers.NewSession
+	// "waiting for SSH on ... retrying in 2s" while a new machine boots.
+	hopts.Log = func(format string, args ...any) {
+		fmt.Fprintf(d.Streams.Err, "ssh: "+format+"\n", args...)
+	}
 	hopts.LayerSchemas = layers.Schemas
 	w.hosts = host.New(hopts)
 	w.schemas = w.registry.Schemas(layers.Schemas())
