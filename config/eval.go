@@ -1,7 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -262,6 +266,27 @@ func (s *scope) layers(r *Resource, self cty.Value) ([]LayerValue, hcl.Diagnosti
 	return out, diags
 }
 
+// sshAliasPattern is what an ssh alias may be: it is written as a Host
+// pattern into an OpenSSH client configuration, where white space, quotes,
+// wildcards (* ?), negation (!) and %-tokens would change its meaning.
+var sshAliasPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// ValidSSHAlias reports whether s can be used as an ssh alias (a Host name
+// in ~/.ssh/mlops_config). A leading dash is refused so the alias can never
+// be taken for an option of ssh.
+func ValidSSHAlias(s string) bool {
+	return sshAliasPattern.MatchString(s) && !strings.HasPrefix(s, "-")
+}
+
+// quoteClipped quotes s for a message, cut to at most max bytes so that a
+// hostile value cannot flood the terminal.
+func quoteClipped(s string, max int) string {
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + fmt.Sprintf(" (%d bytes in all)", len(s))
+}
+
 // Defaults of an ssh block.
 const (
 	defaultSSHPort    = 22
@@ -322,7 +347,15 @@ func (s *scope) ssh(r *Resource, self cty.Value) (SSHSettings, hcl.Diagnostics) 
 	str("user", &set.User)
 	str("private_key", &set.PrivateKey)
 	str("host_key", &set.HostKey)
-	str("alias", &set.Alias)
+	if v, a, ok := value("alias", cty.String); ok {
+		if alias := v.AsString(); !ValidSSHAlias(alias) {
+			diags = append(diags, errorf(a.Expr.Range().Ptr(), "Invalid ssh alias",
+				"The ssh alias becomes a Host name in ~/.ssh/mlops_config: it must be 1 to 64 letters, digits, dots, dashes or underscores and not start with a dash; got %s.", quoteClipped(alias, 80)))
+			set.Known = false
+		} else {
+			set.Alias = alias
+		}
+	}
 	set.PrivateKey = expandHome(set.PrivateKey, s.c.eval.home)
 
 	if v, a, ok := value("port", cty.Number); ok {
