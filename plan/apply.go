@@ -83,6 +83,17 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 			a.vals[addr] = v
 		}
 	}
+	// Every object this apply creates is tagged with the lineage
+	// (StackTags), so the lineage must be stored before the first object
+	// exists: a run killed right after its first create call would
+	// otherwise leave an object tagged for a stack that no state records,
+	// and the next run, with a fresh lineage, would create it a second
+	// time instead of adopting it. Serial 0 means nothing is stored yet.
+	if st.Serial == 0 && !p.Destroy && opts.Persist != nil {
+		if err := opts.Persist(st); err != nil {
+			return hcl.Diagnostics{errDiag("Failed to save state", "the new state must be stored before anything is created: "+err.Error())}
+		}
+	}
 	nodes := a.buildGraph()
 	sem := make(chan struct{}, e.parallelism())
 	var wg sync.WaitGroup

@@ -382,3 +382,55 @@ func TestPlanFileRoundTrip(t *testing.T) {
 		t.Fatal("a newer plan format must be refused")
 	}
 }
+
+// TestLineageStoredBeforeFirstCreate: a state that was never stored is
+// written before the first object is created, so that a crash right after
+// the create call leaves the object tagged with a lineage the state knows.
+func TestLineageStoredBeforeFirstCreate(t *testing.T) {
+	h := newHarness(t)
+	e := h.engine(`resource "fake_thing" "a" { name = "a" }`)
+	p, ref := h.plan(e, PlanOptions{})
+	var firstWriteSaw []string
+	writes := 0
+	d := e.Apply(context.Background(), context.Background(), p, ref.State, ApplyOptions{Persist: func(s *state.State) error {
+		if writes == 0 {
+			firstWriteSaw = append([]string{}, h.fake.calls...)
+			if s.Lineage != "lineage-1" {
+				t.Errorf("first write has lineage %q", s.Lineage)
+			}
+		}
+		writes++
+		s.Serial++ // as a store does
+		return nil
+	}})
+	if d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	if writes < 2 || len(firstWriteSaw) != 0 {
+		t.Fatalf("first state write came after %v (%d writes); want it before any create", firstWriteSaw, writes)
+	}
+
+	// A state that is stored already is not written before the walk.
+	h2 := newHarness(t)
+	h2.st.Serial = 4
+	e2 := h2.engine(`resource "fake_thing" "a" { name = "a" }`)
+	p2, ref2 := h2.plan(e2, PlanOptions{})
+	d = e2.Apply(context.Background(), context.Background(), p2, ref2.State, ApplyOptions{Persist: func(s *state.State) error {
+		if len(h2.fake.calls) == 0 {
+			t.Errorf("a stored state was written again before anything changed")
+		}
+		return nil
+	}})
+	if d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+
+	// When that first write fails, nothing is created.
+	h3 := newHarness(t)
+	e3 := h3.engine(`resource "fake_thing" "a" { name = "a" }`)
+	p3, ref3 := h3.plan(e3, PlanOptions{})
+	d = e3.Apply(context.Background(), context.Background(), p3, ref3.State, ApplyOptions{Persist: func(*state.State) error { return errors.New("disk full") }})
+	if !d.HasErrors() || len(h3.fake.calls) != 0 {
+		t.Fatalf("apply went on after the first state write failed: %v, calls %v", d, h3.fake.calls)
+	}
+}
