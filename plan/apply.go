@@ -193,7 +193,7 @@ func (a *applier) buildGraph() []*node {
 		case ch.Action == Create || ch.Action == Update || ch.Action == Replace:
 			applyN[ch.Addr] = mk("apply "+ch.Addr.String(), func(ctx context.Context) bool { return a.applyResource(ctx, ch) })
 		case ch.Action == NoOp && ch.LayerActions() > 0:
-			applyN[ch.Addr] = mk("layers "+ch.Addr.String(), func(ctx context.Context) bool { return a.convergeHost(ctx, ch, false) })
+			applyN[ch.Addr] = mk("layers "+ch.Addr.String(), func(ctx context.Context) bool { return a.convergeHost(ctx, ch, false, false) })
 		}
 	}
 	dependents := map[addrs.Resource][]*Change{} // X -> changes of resources that depend on X
@@ -407,12 +407,16 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 	if isStopped(newVal) {
 		return true
 	}
-	return a.convergeHost(ctx, ch, fresh)
+	// A started instance's layers were not probed; waiting for SSH proves
+	// it is back, with the same host key, before apply says it is done.
+	started := isStopped(ch.Before) && !fresh
+	return a.convergeHost(ctx, ch, fresh, started)
 }
 
 // convergeHost applies the planned layer changes of one host over one
 // SSH session. fresh means the machine is new: every layer is applied.
-func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool {
+// waitSSH connects even when there is nothing to apply.
+func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH bool) bool {
 	addr := ch.Addr
 	cr := a.e.Config.Resources[addr]
 	vals := a.snapshotVals()
@@ -457,7 +461,7 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool
 		}
 	}
 	a.mu.Unlock()
-	if len(toApply) == 0 && len(remove) == 0 {
+	if len(toApply) == 0 && len(remove) == 0 && !waitSSH {
 		return true
 	}
 	if a.e.Hosts == nil {
@@ -465,7 +469,11 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool
 		return false
 	}
 	h := a.e.hooks()
-	h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
+	if len(toApply) == 0 && len(remove) == 0 {
+		h.Progress(addr, fmt.Sprintf("waiting for SSH on %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
+	} else {
+		h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
+	}
 	sess, d := a.e.Hosts.Open(ctx, sshTarget(ssh), knownKey)
 	if d.HasErrors() {
 		a.addDiag(withSubject(prefixDiags(d, addr.String()), cr.DeclRange)...)
@@ -478,6 +486,9 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh bool) bool
 		a.persistLocked()
 	}
 	a.mu.Unlock()
+	if len(toApply) == 0 && len(remove) == 0 {
+		return true
+	}
 
 	byName := map[string]providers.Layer{}
 	for _, l := range toApply {

@@ -100,7 +100,14 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 			ch.Layers = append(ch.Layers, removed...)
 			continue
 		case isStopped(ch.Before) || isStopped(ch.After):
-			ch.HostNote = "the instance is stopped: its layers are not checked"
+			switch {
+			case !isStopped(ch.Before):
+				ch.HostNote = "the instance will be stopped (running = false): its layers are not checked"
+			case !isStopped(ch.After):
+				ch.HostNote = "the instance is stopped: its layers are checked by the next plan, once it runs"
+			default:
+				ch.HostNote = "the instance is stopped: its layers are not checked"
+			}
 			for _, l := range layers {
 				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: NoOp, Digest: l.Digest})
 			}
