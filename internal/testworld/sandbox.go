@@ -412,9 +412,15 @@ func (h *Host) tryStartSSHD() error {
 		return err
 	}
 	offset := fi.Size()
+	// Inside the new mount namespace (private: nothing leaks to this
+	// machine) a devpts instance of its own gives the host terminals, as
+	// `ssh -t` and mlops ssh want; then sh execs chroot, which execs sshd.
 	cmd := exec.Command("unshare", "--mount", "--pid", "--fork", "--kill-child",
 		"--mount-proc="+filepath.Join(h.Root, "proc"),
-		"chroot", h.Root,
+		"sh", "-c", `r=$1; shift
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$r/dev/pts" &&
+  mount --bind "$r/dev/pts/ptmx" "$r/dev/ptmx" || echo "testworld: no devpts: no terminals on this host" >&2
+exec chroot "$r" "$@"`, "sh", h.Root,
 		"/usr/sbin/sshd", "-D", "-e",
 		"-p", strconv.Itoa(h.Port),
 		"-o", "ListenAddress="+h.Addr,
