@@ -6,6 +6,8 @@ package addrs
 import (
 	"fmt"
 	"strings"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Mode tells a managed resource from a data source.
@@ -91,4 +93,40 @@ func validIdent(s string) bool {
 		}
 	}
 	return true
+}
+
+// ValidName reports whether s is a name mlops accepts for resources, layers,
+// variables and outputs: an ASCII letter or underscore, then letters,
+// digits, underscores and dashes. Every such name makes a parsable address.
+func ValidName(s string) bool { return validIdent(s) }
+
+// PathString renders an attribute path the way it is written in HCL,
+// without a leading dot: tags["Name"], ingress[0].port.
+func PathString(p cty.Path) string {
+	var b strings.Builder
+	for _, step := range p {
+		switch s := step.(type) {
+		case cty.GetAttrStep:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.Name)
+		case cty.IndexStep:
+			switch {
+			case !s.Key.IsKnown() || s.Key.IsNull():
+				b.WriteString("[?]")
+			case s.Key.Type() == cty.String:
+				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
+			case s.Key.Type() == cty.Number:
+				if f := s.Key.AsBigFloat(); f.IsInt() && f.MantExp(nil) <= 64 {
+					fmt.Fprintf(&b, "[%s]", f.Text('f', 0))
+				} else {
+					b.WriteString("[?]") // huge numbers take seconds to print
+				}
+			default:
+				b.WriteString("[?]")
+			}
+		}
+	}
+	return b.String()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/addrs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -44,28 +45,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// validIdent reports whether s is a name mlops accepts for resources, layers,
-// variables and outputs: an ASCII letter or underscore, then letters, digits,
-// underscores and dashes. It is the rule of package addrs, so every name in
-// a configuration makes a parsable address.
-func validIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
-		case (c >= '0' && c <= '9') || c == '-':
-			if i == 0 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // rangeString renders a range as file:line:col for diagnostic details.
 func rangeString(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d,%d", r.Filename, r.Start.Line, r.Start.Column)
@@ -81,34 +60,12 @@ func conversionError(err error) string {
 	return msg
 }
 
-// formatPath renders a cty path the way it would be written in HCL, without
-// the leading dot: tags["Name"], ingress[0].port.
+// formatPath renders a cty path for messages: tags["Name"], ingress[0].port.
 func formatPath(p cty.Path) string {
-	var b strings.Builder
-	for _, step := range p {
-		switch s := step.(type) {
-		case cty.GetAttrStep:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(s.Name)
-		case cty.IndexStep:
-			switch {
-			case !s.Key.IsKnown() || s.Key.IsNull():
-				b.WriteString("[?]")
-			case s.Key.Type() == cty.String:
-				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
-			case s.Key.Type() == cty.Number:
-				fmt.Fprintf(&b, "[%s]", bigText(s.Key.AsBigFloat()))
-			default:
-				b.WriteString("[?]")
-			}
-		}
+	if s := addrs.PathString(p); s != "" {
+		return s
 	}
-	if b.Len() == 0 {
-		return "value"
-	}
-	return b.String()
+	return "value"
 }
 
 // bigText renders a number for messages. Huge exponents are not spelled

@@ -155,7 +155,7 @@ func (l *loader) parseFile(name string, src []byte) {
 
 // checkName reports a label that is not an identifier.
 func (l *loader) checkName(what, name string, rng hcl.Range) bool {
-	if validIdent(name) {
+	if addrs.ValidName(name) {
 		return true
 	}
 	l.errorf(rng.Ptr(), "Invalid name",
@@ -463,7 +463,7 @@ func (l *loader) decodeLayer(r *Resource, b *hcl.Block) {
 		}
 		name, nameRange = v.AsString(), a.Expr.Range()
 	}
-	if !validIdent(name) {
+	if !addrs.ValidName(name) {
 		l.errorf(nameRange.Ptr(), "Invalid layer name",
 			"A layer name must start with a letter or underscore and contain only letters, digits, underscores and dashes; %q does not.", name)
 		return

@@ -246,26 +246,10 @@ func knownJSON(v cty.Value) (json.RawMessage, []string) {
 }
 
 func pathLabel(p cty.Path) string {
-	var b strings.Builder
-	for _, s := range p {
-		switch s := s.(type) {
-		case cty.GetAttrStep:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(s.Name)
-		case cty.IndexStep:
-			if s.Key.Type() == cty.String {
-				fmt.Fprintf(&b, "[%q]", s.Key.AsString())
-			} else {
-				fmt.Fprintf(&b, "[%s]", s.Key.AsBigFloat().Text('f', -1))
-			}
-		}
+	if s := addrs.PathString(p); s != "" {
+		return s
 	}
-	if b.Len() == 0 {
-		return "(whole value)"
-	}
-	return b.String()
+	return "(whole value)"
 }
 
 // RenderPlanJSON writes the plan as one JSON document.
