@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"state":        {"Inspect and edit the state (list, show, rm, pull, push)", stateUsage, runState},
 		"import":       {"Adopt an existing object into the state", importUsage, runImport},
 		"force-unlock": {"Release a stuck state lock", forceUnlockUsage, runForceUnlock},
+		"ssh":          {"Open a shell or run a command on a host (by ssh alias or address)", sshUsage, runSSH},
 		"version":      {"Print the mlops version", "Usage: mlops version", runVersion},
 	}
 }

@@ -300,6 +300,8 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 				return 1
 			}
 		}
+		// An alias added to an ssh block changes no resource, yet is written now.
+		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
 		if o.json {
 			jsonHooks.Emit(views.Event{Type: "change_summary", Message: "Apply complete! Resources: 0 added, 0 changed, 0 destroyed."})
 		} else if op == "apply" {
@@ -319,6 +321,8 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	c := p.Count()
 	if applyDiags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, applyDiags)
+		// The aliases follow what exists now, also after a partial apply.
+		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
 		return 1
 	}
 	renderDiags(d, o.json, l.cfg, applyDiags)
@@ -332,9 +336,11 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	}
 	if o.json {
 		jsonHooks.Emit(views.Event{Type: "change_summary", Message: summary})
+		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
 		return 0
 	}
 	fmt.Fprintf(d.Streams.Out, "\n%s\n", d.Streams.Colorize("32;1", summary))
+	syncSSHAliases(d, l.engine, ref.State, nil)
 	if op == "apply" {
 		printOutputs(d, ref.State, false)
 	}

@@ -1,0 +1,187 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/mlops-dev/mlops/plan"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/mlops-dev/mlops/providers/host"
+	"golang.org/x/term"
+)
+
+const sshUsage = `
+Usage: mlops [-chdir=DIR] ssh [options] ALIAS|ADDRESS [-- COMMAND [ARG...]]
+
+  Opens an SSH session to a host the state records, named by its ssh alias
+  or its resource address (aws_instance.NAME), with the key, user, port and
+  pinned host key mlops itself uses; a different host key is refused.
+
+  With a COMMAND, runs it (joined with spaces and run by the remote shell,
+  as ssh does) and exits with its exit status. Without one, starts a login
+  shell, with a terminal when stdin is one.
+
+  Exit status: the remote command's, or 255 when mlops could not run it
+  (unknown host, no connection, host key changed), as ssh does.
+
+Options:
+  -t                   Request a terminal for a COMMAND too (when stdin is one).
+  -var NAME=VALUE      Set a variable (repeatable), as given to apply.
+  -var-file FILE       Read variables from an HCL file (repeatable).
+  -state PATH          Local state file (default .mlops/state.json).
+`
+
+// sshFailed is the exit status of mlops ssh when the remote command did
+// not run, as ssh's.
+const sshFailed = 255
+
+// sshOptions are the parsed arguments of mlops ssh.
+type sshOptions struct {
+	vf        varFlags
+	statePath string
+	chdir     string
+	forceTTY  bool
+	target    string   // alias or resource address
+	command   []string // empty: login shell
+}
+
+func parseSSHFlags(d Deps, args []string) (*sshOptions, bool) {
+	o := &sshOptions{}
+	fs := newFlags(d, "ssh", sshUsage)
+	fs.Var(&o.vf.vars, "var", "")
+	fs.Var(&o.vf.varFiles, "var-file", "")
+	fs.StringVar(&o.statePath, "state", "", "")
+	fs.StringVar(&o.chdir, "chdir", "", "")
+	fs.BoolVar(&o.forceTTY, "t", false, "")
+	if !parseFlags(d, fs, sshUsage, args) {
+		return nil, false
+	}
+	rest := fs.Args()
+	if len(rest) == 0 || rest[0] == "--" {
+		fmt.Fprintf(d.Streams.Err, "Error: name the host: an ssh alias or a resource address\n\n%s\n", trimUsage(sshUsage))
+		return nil, false
+	}
+	o.target, o.command = rest[0], rest[1:]
+	if len(o.command) > 0 && o.command[0] == "--" {
+		o.command = o.command[1:]
+	}
+	return o, true
+}
+
+func runSSH(d Deps, g globals, args []string) int {
+	o, ok := parseSSHFlags(d, args)
+	if !ok {
+		return sshFailed
+	}
+	dir := configDir(d, g, o.chdir)
+	l, diags := loadConfig(d, dir, o.vf, true)
+	if diags.HasErrors() {
+		renderDiags(d, false, cfgOf(l), diags)
+		return sshFailed
+	}
+	ctx, _, cancel := d.interruptContexts(nil, func() { d.exit(sshFailed) })
+	defer cancel()
+	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
+	if err != nil {
+		renderError(d, false, "Cannot open the state", err)
+		return sshFailed
+	}
+	st, err := store.Read(ctx)
+	if err != nil {
+		renderError(d, false, "Cannot read the state", err)
+		return sshFailed
+	}
+	if st == nil {
+		renderError(d, false, "No state", errors.New("nothing has been applied here yet: run mlops apply first"))
+		return sshFailed
+	}
+	hosts, hdiags := l.engine.SSHHosts(st)
+	h, err := findSSHHost(hosts, o.target)
+	if err != nil {
+		renderError(d, false, "Unknown host", err)
+		return sshFailed
+	}
+	switch {
+	case h.Stopped:
+		renderError(d, false, "Host is stopped", fmt.Errorf("%s is stopped (running = false); start it with mlops apply first", h.Addr))
+		return sshFailed
+	case !h.SSH.Known || h.SSH.Host == "":
+		renderDiags(d, false, l.cfg, hdiags)
+		renderError(d, false, "No address", fmt.Errorf("the ssh block of %s has no known host; are the variables given to apply given here too (-var)?", h.Addr))
+		return sshFailed
+	}
+
+	target := providers.SSHTarget{Host: h.SSH.Host, Port: h.SSH.Port, User: h.SSH.User, PrivateKeyFile: h.SSH.PrivateKey,
+		HostKey: h.SSH.HostKey, Timeout: h.SSH.Timeout, Alias: h.SSH.Alias}
+	conn, err := l.world.hosts.Dial(ctx, target, h.HostKey)
+	if err != nil {
+		summary := "Cannot connect to host over SSH"
+		var mismatch *host.HostKeyMismatchError
+		if errors.As(err, &mismatch) {
+			summary = "Host key changed"
+		}
+		renderError(d, false, summary, err)
+		return sshFailed
+	}
+	defer conn.Close()
+	if h.HostKey == "" {
+		fmt.Fprintf(d.Streams.Err, "mlops: no host key was pinned for %s yet; accepted %s\n", h.Addr, conn.HostKey())
+	}
+
+	req := host.ExecRequest{Command: strings.Join(o.command, " "), Stdin: d.Streams.In, Stdout: d.Streams.Out, Stderr: d.Streams.Err}
+	if in, isFile := d.Streams.In.(*os.File); isFile && d.Streams.InTTY && (len(o.command) == 0 || o.forceTTY) {
+		fd := int(in.Fd())
+		width, height, err := term.GetSize(fd)
+		if err != nil {
+			width, height = 80, 24
+		}
+		termName := d.getenv("TERM")
+		if termName == "" {
+			termName = "xterm"
+		}
+		req.PTY = &host.PTY{Term: termName, WindowSize: host.WindowSize{Width: width, Height: height}}
+		old, err := term.MakeRaw(fd)
+		if err != nil {
+			renderError(d, false, "Cannot set up the terminal", err)
+			return sshFailed
+		}
+		defer term.Restore(fd, old)
+		resize, stop := watchWindowSize(fd)
+		defer stop()
+		req.Resize = resize
+	}
+	code, err := conn.Exec(ctx, req)
+	if err != nil {
+		if req.PTY != nil {
+			fmt.Fprint(d.Streams.Err, "\r\n")
+		}
+		fmt.Fprintf(d.Streams.Err, "mlops ssh: %v\n", err)
+		if code < 0 {
+			return sshFailed
+		}
+	}
+	return code
+}
+
+// findSSHHost picks the host named by alias or resource address.
+func findSSHHost(hosts []plan.HostSSH, name string) (plan.HostSSH, error) {
+	var known []string
+	for _, h := range hosts {
+		if h.SSH.Alias == name || h.Addr.String() == name {
+			return h, nil
+		}
+		if h.SSH.Alias != "" {
+			known = append(known, h.SSH.Alias+" ("+h.Addr.String()+")")
+		} else {
+			known = append(known, h.Addr.String())
+		}
+	}
+	sort.Strings(known)
+	if len(known) == 0 {
+		return plan.HostSSH{}, fmt.Errorf("no host named %q: the state records no resource with an ssh block", name)
+	}
+	return plan.HostSSH{}, fmt.Errorf("no host named %q; the state has: %s", name, strings.Join(known, ", "))
+}
