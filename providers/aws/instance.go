@@ -151,49 +151,16 @@ func (p *Provider) applyInstance(ctx context.Context, req providers.ApplyChangeR
 func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
 	cfg := req.Config
 	null := cty.NullVal(instanceSchema().ImpliedType())
-	var diags hcl.Diagnostics
 
 	// Adoption: an instance tagged for this stack and address was created
 	// by an earlier run that died before recording it.
-	if filters := ownerFilters(req.Tags); filters != nil {
-		filters = append(filters, types.Filter{Name: awssdk.String("instance-state-name"),
-			Values: []string{statePending, stateRunning, stateStopping, stateStopped}})
-		found, err := describeInstances(ctx, c, filters)
+	if ownerFilters(req.Tags) != nil {
+		owned, err := ownedInstances(ctx, c, req)
 		if err != nil {
 			return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("looking for an EC2 instance tagged for "+req.Addr.String(), err)}
 		}
-		var owned []types.Instance
-		for _, inst := range found {
-			if hasOwnerTags(inst.Tags, req.Tags) && !isGone(inst) {
-				owned = append(owned, inst)
-			}
-		}
 		if len(owned) > 0 {
-			sort.Slice(owned, func(i, j int) bool {
-				ti, tj := owned[i].LaunchTime, owned[j].LaunchTime
-				if ti != nil && tj != nil && !ti.Equal(*tj) {
-					return ti.Before(*tj)
-				}
-				return deref(owned[i].InstanceId) < deref(owned[j].InstanceId)
-			})
-			inst := owned[0]
-			if len(owned) > 1 {
-				var others []string
-				for _, o := range owned[1:] {
-					others = append(others, deref(o.InstanceId))
-				}
-				diags = append(diags, warningDiag("Several instances tagged for one address",
-					"Instances %s are also tagged for %s; mlops adopted %s and leaves the others alone. Terminate them if they are leftovers.",
-					strings.Join(others, ", "), req.Addr, deref(inst.InstanceId))...)
-			}
-			progress(req, "adopted existing %s tagged for this address", deref(inst.InstanceId))
-			partial := knownOnly(instanceState(inst, 0, false, req.Planned))
-			if req.Created != nil {
-				req.Created(partial)
-			}
-			resp := p.convergeInstance(ctx, c, req, inst, partial)
-			resp.Diagnostics = append(diags, resp.Diagnostics...)
-			return resp
+			return p.adoptInstance(ctx, c, req, owned)
 		}
 	}
 
@@ -224,9 +191,12 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 			Ebs:        &types.EbsBlockDevice{VolumeSize: awssdk.Int32(int32(size)), DeleteOnTermination: awssdk.Bool(true)},
 		}}
 	}
-	out, err := c.RunInstances(ctx, in)
+	out, owned, err := p.runInstance(ctx, c, req, in)
 	if err != nil {
 		return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("creating EC2 instance", err)}
+	}
+	if len(owned) > 0 {
+		return p.adoptInstance(ctx, c, req, owned)
 	}
 	if len(out.Instances) == 0 {
 		return providers.ApplyChangeResponse{NewState: null, Diagnostics: errorDiag("Error creating EC2 instance", "creating EC2 instance: RunInstances returned no instance")}
@@ -254,6 +224,92 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: d}
 	}
 	return providers.ApplyChangeResponse{NewState: state}
+}
+
+// ownedInstances returns the live instances tagged for the request's stack
+// and address, oldest first.
+func ownedInstances(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) ([]types.Instance, error) {
+	filters := append(ownerFilters(req.Tags), types.Filter{Name: awssdk.String("instance-state-name"),
+		Values: []string{statePending, stateRunning, stateStopping, stateStopped}})
+	found, err := describeInstances(ctx, c, filters)
+	if err != nil {
+		return nil, err
+	}
+	var owned []types.Instance
+	for _, inst := range found {
+		if hasOwnerTags(inst.Tags, req.Tags) && !isGone(inst) {
+			owned = append(owned, inst)
+		}
+	}
+	sort.Slice(owned, func(i, j int) bool {
+		ti, tj := owned[i].LaunchTime, owned[j].LaunchTime
+		if ti != nil && tj != nil && !ti.Equal(*tj) {
+			return ti.Before(*tj)
+		}
+		return deref(owned[i].InstanceId) < deref(owned[j].InstanceId)
+	})
+	return owned, nil
+}
+
+// adoptInstance takes the oldest of the owned instances (at least one) as
+// the request's object and converges it; the others are left alone, with a
+// warning.
+func (p *Provider) adoptInstance(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest, owned []types.Instance) providers.ApplyChangeResponse {
+	var diags hcl.Diagnostics
+	inst := owned[0]
+	if len(owned) > 1 {
+		var others []string
+		for _, o := range owned[1:] {
+			others = append(others, deref(o.InstanceId))
+		}
+		diags = append(diags, warningDiag("Several instances tagged for one address",
+			"Instances %s are also tagged for %s; mlops adopted %s and leaves the others alone. Terminate them if they are leftovers.",
+			strings.Join(others, ", "), req.Addr, deref(inst.InstanceId))...)
+	}
+	progress(req, "adopted existing %s tagged for this address", deref(inst.InstanceId))
+	partial := knownOnly(instanceState(inst, 0, false, req.Planned))
+	if req.Created != nil {
+		req.Created(partial)
+	}
+	resp := p.convergeInstance(ctx, c, req, inst, partial)
+	resp.Diagnostics = append(diags, resp.Diagnostics...)
+	return resp
+}
+
+// runInstance calls RunInstances without the SDK's own retries. Wherever
+// ClientToken is not honoured (moto ignores it), every call starts a
+// machine, so an SDK retry after an answer lost on its way back would start
+// a second one. After a failure the retryer deems retryable (a connection
+// error, a 5xx, throttling), the request may have been carried out, so
+// runInstance first looks for an instance tagged for the address and, when
+// there is one, returns it (owned) instead of calling RunInstances again.
+// Only when there is none does it try again, with the same ClientToken.
+func (p *Provider) runInstance(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest, in *ec2.RunInstancesInput) (*ec2.RunInstancesOutput, []types.Instance, error) {
+	retryer := c.Options().Retryer
+	for attempt := 1; ; attempt++ {
+		out, err := c.RunInstances(ctx, in, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+		if err == nil || attempt >= retryer.MaxAttempts() || !retryer.IsErrorRetryable(err) || ctx.Err() != nil {
+			return out, nil, err
+		}
+		delay, derr := retryer.RetryDelay(attempt, err)
+		if derr != nil {
+			return nil, nil, err
+		}
+		if serr := p.opts.Sleep(ctx, delay); serr != nil {
+			return nil, nil, err
+		}
+		if ownerFilters(req.Tags) == nil {
+			continue
+		}
+		owned, lerr := ownedInstances(ctx, c, req)
+		if lerr != nil {
+			return nil, nil, fmt.Errorf("%w (then looking for an instance it may have started: %s)", err, describeError(lerr))
+		}
+		if len(owned) > 0 {
+			progress(req, "RunInstances failed (%s), but it had started %s", describeError(err), deref(owned[0].InstanceId))
+			return nil, owned, nil
+		}
+	}
 }
 
 // convergeInstance updates an existing instance to the planned
