@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -31,6 +32,11 @@ type world struct {
 func newWorld(d Deps, dir string) *world {
 	w := &world{}
 	awsOpts := aws.Options{Env: d.Env, WorkDir: dir}
+	// AWS_MAX_ATTEMPTS is the SDKs' standard setting for attempts per API
+	// call; the provider installs its own retryer, so it is passed on here.
+	if n, err := strconv.Atoi(d.getenv("AWS_MAX_ATTEMPTS")); err == nil && n > 0 {
+		awsOpts.MaxAttempts = n
+	}
 	if d.HTTPClient != nil {
 		awsOpts.HTTPClient = d.HTTPClient
 	}
