@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlops-dev/mlops/internal/testworld"
+)
+
+// The tests in this file put testworld.FaultProxy between mlops and moto
+// and inject the failures of a real API: 5xx errors, throttling, connection
+// resets, answers lost after the request was carried out, and delays.
+
+// ec2Only limits faults to the EC2 API.
+func ec2Only(x testworld.Exchange) bool { return !strings.HasPrefix(x.Action, "S3 ") }
+
+// TestLostRunInstancesAnswer: RunInstances reaches moto and creates the
+// instance, but the connection is reset instead of the answer. The SDK's
+// retry (moto ignores ClientToken) must not make a second machine.
+func TestLostRunInstancesAnswer(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": coreConfig})
+	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	lost := 0
+	p.AfterResponse(func(x testworld.Exchange) testworld.Verdict {
+		if x.Action == "RunInstances" && x.Nth == 1 {
+			lost++
+			return testworld.Drop
+		}
+		return testworld.Pass
+	})
+	r := s.runEnv([]string{"AWS_ENDPOINT_URL=" + p.URL()}, "apply", "-auto-approve")
+	if lost != 1 {
+		t.Fatalf("the RunInstances answer was not lost (%d)", lost)
+	}
+	t.Logf("apply with a lost RunInstances answer: exit %d; requests: %s", r.code, actions(p.Log()))
+	if r.code != 0 {
+		// Failing is allowed; a duplicate is not. The next apply finishes.
+		r = s.must(0, "apply", "-auto-approve")
+	}
+	st := s.loadableState("after apply")
+	s.checkExactly(st, coreAddrs...)
+	s.must(0, "plan", "-detailed-exitcode")
+}
+
+func actions(log []testworld.Exchange) string {
+	var b strings.Builder
+	for _, x := range log {
+		b.WriteString(x.Action)
+		if x.Fault != "" {
+			b.WriteString("[" + string(x.Fault) + "]")
+		}
+		b.WriteString(" ")
+	}
+	return b.String()
+}
+
+// TestFaultsConverge runs apply, plan and destroy with a quarter of the EC2
+// requests faulted (seeded), retrying each command a few times as a user
+// would, and checks that the stack converges with no duplicate.
+func TestFaultsConverge(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run("seed"+string(rune('0'+seed)), func(t *testing.T) {
+			s := newStack(t, map[string]string{"main.hcl": coreConfig})
+			p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+			p.SetFaults(testworld.Faults{Rate: 0.25, Seed: seed, Delay: 50 * time.Millisecond, Only: ec2Only})
+			env := []string{"AWS_ENDPOINT_URL=" + p.URL()}
+			runs := func(args ...string) int {
+				for i := 1; i <= 4; i++ {
+					r := s.runEnv(env, args...)
+					if r.code == 0 {
+						t.Logf("%-28s ok on attempt %d in %v", strings.Join(args, " "), i, r.elapsed.Round(time.Millisecond))
+						return i
+					}
+					t.Logf("%-28s attempt %d failed (exit %d) in %v: %s", strings.Join(args, " "), i, r.code, r.elapsed.Round(time.Millisecond), lastError(r))
+					s.loadableState("after a failed " + args[0])
+				}
+				t.Fatalf("mlops %s did not converge in 4 attempts", strings.Join(args, " "))
+				return 0
+			}
+			runs("apply", "-auto-approve")
+			st := s.loadableState("after apply")
+			s.checkExactly(st, coreAddrs...)
+			runs("plan", "-detailed-exitcode")
+			runs("destroy", "-auto-approve")
+			s.checkExactly(s.loadableState("after destroy"))
+			total := len(p.Log())
+			faulted := p.Faulted()
+			n := 0
+			for _, c := range faulted {
+				n += c
+			}
+			t.Logf("%d of %d requests faulted: %v", n, total, faulted)
+		})
+	}
+}
+
+// lastError is the first "Error:" line of a run and the line after it.
+func lastError(r result) string {
+	lines := strings.Split(r.stderr, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "Error:") {
+			out := strings.TrimSpace(l)
+			for _, next := range lines[i+1:] {
+				if n := strings.TrimSpace(next); n != "" && !strings.HasPrefix(n, "on ") && !strings.Contains(n, "^") && !strings.Contains(n, "resource \"") {
+					out += " / " + n
+					break
+				}
+			}
+			return out
+		}
+	}
+	return strings.TrimSpace(r.stderr)
+}
+
+// TestFaultsGiveUp: when every request fails, apply gives up, says what
+// failed, and leaves the state as it was.
+func TestFaultsGiveUp(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": coreConfig})
+	s.must(0, "apply", "-auto-approve")
+	before, err := os.ReadFile(s.statePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	for _, kind := range []testworld.FaultKind{testworld.FaultThrottle, testworld.FaultServerError, testworld.FaultReset} {
+		p.Reset()
+		p.SetFaults(testworld.Faults{Rate: 1, Seed: 7, Kinds: []testworld.FaultKind{kind}})
+		// Two attempts per call keep the SDK's backoff short.
+		r := s.runEnv([]string{"AWS_ENDPOINT_URL=" + p.URL(), "AWS_MAX_ATTEMPTS=2"}, "apply", "-auto-approve", "-var", "instance_type=t2.large")
+		if r.code != 1 {
+			t.Fatalf("%s: apply with every request failing: %s", kind, r)
+		}
+		t.Logf("%s: gave up after %d requests in %v: %s", kind, len(p.Log()), r.elapsed.Round(time.Millisecond), lastError(r))
+		// The error names the operation and the API's answer.
+		contains(t, r, "Error reading ")
+		answer := map[testworld.FaultKind]*regexp.Regexp{
+			testworld.FaultThrottle:    regexp.MustCompile(`api error (RequestLimitExceeded|Throttling): `),
+			testworld.FaultServerError: regexp.MustCompile(`api error (InternalError|Unavailable): `),
+			testworld.FaultReset:       regexp.MustCompile(`(?s)Describe\w+, exceeded maximum number of attempts, 2,.*connection reset by peer`),
+		}[kind]
+		if !answer.MatchString(r.stderr) {
+			t.Errorf("%s: the error does not say what the API answered (%s):\n%s", kind, answer, r.stderr)
+		}
+		if n := len(p.Log()); n > 12 {
+			t.Errorf("%s: %d requests; AWS_MAX_ATTEMPTS=2 was not honoured", kind, n)
+		}
+		after, _ := os.ReadFile(s.statePath())
+		if !bytes.Equal(before, after) {
+			t.Errorf("%s: the state changed:\n%s\n---\n%s", kind, before, after)
+		}
+	}
+	s.must(0, "plan")
+	s.checkExactly(s.loadableState("at the end"), coreAddrs...)
+}
