@@ -246,6 +246,8 @@ func checkConforms(t testing.TB, addr addrs.Resource, v cty.Value) {
 		rs = securityGroupSchema()
 	case "aws_key_pair":
 		rs = keyPairSchema()
+	case "aws_eip":
+		rs = eipSchema()
 	case "aws_ami":
 		rs = amiSchema()
 	}

@@ -1,5 +1,6 @@
-// Package aws is the EC2 provider: the aws_instance, aws_security_group and
-// aws_key_pair resources and the aws_ami data source, on aws-sdk-go-v2.
+// Package aws is the EC2 provider: the aws_instance, aws_security_group,
+// aws_key_pair and aws_eip resources and the aws_ami data source, on
+// aws-sdk-go-v2.
 //
 // Everything from outside is injected through Options: the HTTP client, the
 // environment, the sleep used between polls. Configure makes no network
@@ -128,6 +129,7 @@ func (p *Provider) Schemas() schema.Schemas {
 			"aws_instance":       instanceSchema(),
 			"aws_security_group": securityGroupSchema(),
 			"aws_key_pair":       keyPairSchema(),
+			"aws_eip":            eipSchema(),
 		},
 		DataSources: map[string]*schema.Resource{
 			"aws_ami": amiSchema(),
@@ -262,7 +264,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) pr
 		byType[r.Addr.Type] = append(byType[r.Addr.Type], i)
 	}
 	var diags hcl.Diagnostics
-	for _, typ := range []string{"aws_key_pair", "aws_security_group", "aws_instance"} {
+	for _, typ := range []string{"aws_key_pair", "aws_security_group", "aws_instance", "aws_eip"} {
 		idx := byType[typ]
 		if len(idx) == 0 {
 			continue
@@ -281,6 +283,8 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) pr
 			got, d = p.refreshSecurityGroups(ctx, objs)
 		case "aws_instance":
 			got, d = p.refreshInstances(ctx, objs)
+		case "aws_eip":
+			got, d = p.refreshEIPs(ctx, objs)
 		}
 		diags = append(diags, d...)
 		if d.HasErrors() {
@@ -308,6 +312,8 @@ func (p *Provider) PlanChange(ctx context.Context, req providers.PlanChangeReque
 		return planSecurityGroup(req)
 	case "aws_key_pair":
 		return p.planKeyPair(req)
+	case "aws_eip":
+		return planEIP(req)
 	}
 	return providers.PlanChangeResponse{Diagnostics: providers.ErrorDiag("Unknown resource type",
 		"The aws provider has no resource type %s.", req.Addr.Type)}
@@ -322,6 +328,8 @@ func (p *Provider) ApplyChange(ctx context.Context, req providers.ApplyChangeReq
 		return p.applySecurityGroup(ctx, req)
 	case "aws_key_pair":
 		return p.applyKeyPair(ctx, req)
+	case "aws_eip":
+		return p.applyEIP(ctx, req)
 	}
 	return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: providers.ErrorDiag("Unknown resource type",
 		"The aws provider has no resource type %s.", req.Addr.Type)}
@@ -336,6 +344,8 @@ func (p *Provider) Import(ctx context.Context, req providers.ImportRequest) prov
 		return p.importSecurityGroup(ctx, req)
 	case "aws_key_pair":
 		return p.importKeyPair(ctx, req)
+	case "aws_eip":
+		return p.importEIP(ctx, req)
 	}
 	return providers.ImportResponse{Diagnostics: providers.ErrorDiag("Unknown resource type",
 		"The aws provider has no resource type %s.", req.Addr.Type)}
