@@ -431,15 +431,16 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 			Detail: "The ssh block still has unknown values after the resource was applied.", Subject: cr.SSH.DeclRange.Ptr()})
 		return false
 	}
-	want := map[string]bool{}
+	want := map[string]*LayerChange{}
 	for _, lc := range ch.Layers {
 		if lc.Action != NoOp {
-			want[lc.Addr.Name] = true
+			want[lc.Addr.Name] = lc
 		}
 	}
 	var toApply []providers.Layer
 	for _, l := range layers {
-		if fresh || want[l.Addr.Name] {
+		if lc := want[l.Addr.Name]; fresh || lc != nil {
+			l.Reapply = lc != nil && lc.Reapply
 			toApply = append(toApply, l)
 		}
 	}

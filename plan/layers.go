@@ -208,6 +208,7 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 			lc.Reasons = st.Reasons
 		case rec != nil && rec.Digest != lc.Digest:
 			lc.Action = Update
+			lc.Reapply = true
 			lc.Reasons = []string{"its settings changed since it was applied"}
 		}
 	}

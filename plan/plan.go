@@ -96,6 +96,9 @@ type LayerChange struct {
 	Reasons []string
 	// Digest of the layer's inputs as planned (empty for delete).
 	Digest string
+	// Reapply: the host satisfies the layer's probe, but its settings
+	// changed since it was applied, so its action runs again.
+	Reapply bool
 }
 
 // OutputChange is the planned value of one output.

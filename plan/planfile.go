@@ -26,6 +26,7 @@ type fileLayer struct {
 	Action  string   `json:"action"`
 	Reasons []string `json:"reasons,omitempty"`
 	Digest  string   `json:"digest,omitempty"`
+	Reapply bool     `json:"reapply,omitempty"`
 }
 
 type fileChange struct {
@@ -147,7 +148,7 @@ func Marshal(p *Plan) ([]byte, error) {
 			f.ReplacePathValues[fmt.Sprintf("%s#%d", c.Addr, i)] = pathToValues(rp)
 		}
 		for _, l := range c.Layers {
-			fc.Layers = append(fc.Layers, fileLayer{Addr: l.Addr.String(), Kind: l.Kind, Action: l.Action.Verb(), Reasons: l.Reasons, Digest: l.Digest})
+			fc.Layers = append(fc.Layers, fileLayer{Addr: l.Addr.String(), Kind: l.Kind, Action: l.Action.Verb(), Reasons: l.Reasons, Digest: l.Digest, Reapply: l.Reapply})
 		}
 		f.Changes = append(f.Changes, fc)
 	}
@@ -206,7 +207,7 @@ func Unmarshal(b []byte) (*Plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("saved plan: %w", err)
 			}
-			c.Layers = append(c.Layers, &LayerChange{Addr: la, Kind: fl.Kind, Action: ParseAction(fl.Action), Reasons: fl.Reasons, Digest: fl.Digest})
+			c.Layers = append(c.Layers, &LayerChange{Addr: la, Kind: fl.Kind, Action: ParseAction(fl.Action), Reasons: fl.Reasons, Digest: fl.Digest, Reapply: fl.Reapply})
 		}
 		p.Changes = append(p.Changes, c)
 	}

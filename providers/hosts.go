@@ -35,6 +35,10 @@ type Layer struct {
 	Config cty.Value
 	// Digest identifies the layer's inputs; the state records it when applied.
 	Digest string
+	// Reapply runs the layer's action even when its probe finds the host
+	// satisfied: its settings changed since it was applied (a shell layer's
+	// run command, say) in a way the probe cannot see.
+	Reapply bool
 }
 
 // LayerRecord is what the state remembers of an applied layer.

@@ -575,10 +575,6 @@ func TestLayersEditAndRemove(t *testing.T) {
 // state makes an edited layer show up as ~ "even when the probe cannot see
 // the difference". Apply must then run it with its new settings.
 func TestLayersSettingsChangeReapplies(t *testing.T) {
-	t.Skip("known bug: the plan shows `~ layer \"shell\" \"marker\" # its settings changed since it was applied`, " +
-		"but the engine's converge re-probes, finds the check passing and says \"already in place, nothing to do\", " +
-		"then records the new digest: the new run never runs (providers/host/layers/engine.go converge.apply " +
-		"does not know the plan's reason; plan/apply.go convergeHost passes only the layers)")
 	h := testworld.StartHost(t)
 	s := layerStack(t, h.KeyFile, h.Addr, h.Port, machineConfig("", cheapLayers, ""))
 	timed(t, "apply (fresh)", s.must(0, "apply", "-auto-approve"))

@@ -228,11 +228,15 @@ func (c *converge) apply(ctx context.Context, l providers.Layer, s spec) (provid
 	}
 	f := results[0].facts
 	st := s.status(f)
-	if st.satisfied {
+	switch {
+	case st.satisfied && !l.Reapply:
 		c.output(l.Addr, "already in place, nothing to do")
 		return providers.ConvergeResponse{}, false
+	case st.satisfied:
+		c.output(l.Addr, "its settings changed since it was applied: running it again")
+	default:
+		c.output(l.Addr, "to do: "+strings.Join(st.reasons, "; "))
 	}
-	c.output(l.Addr, "to do: "+strings.Join(st.reasons, "; "))
 	w := script{waitCloudInit: !c.aptReady}
 	s.apply(&w, f)
 	if resp, failed := c.runScript(ctx, l.Addr, l.Kind, &w); failed {
