@@ -356,3 +356,82 @@ func TestPowerState(t *testing.T) {
 	r = s.must(0, "plan", "-detailed-exitcode")
 	contains(t, r, "No changes.")
 }
+
+// eipConfig is an instance with an Elastic IP; user_data comes from a
+// variable so that a test can force a replacement of the instance.
+const eipConfig = `
+provider "aws" { region = "eu-west-1" }
+
+variable "user_data" { default = "#cloud-config\n" }
+
+data "aws_ami" "ubuntu" {
+  owners = ["099720109477"]
+  name   = "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"
+}
+
+resource "aws_instance" "dev" {
+  ami           = data.aws_ami.ubuntu.id
+  instance_type = "t3.micro"
+  user_data     = var.user_data
+}
+
+resource "aws_eip" "ip" {
+  instance = aws_instance.dev.id
+  tags     = { Name = "dev" }
+}
+
+output "address" { value = aws_eip.ip.public_ip }
+`
+
+func (s *stack) addresses() []ec2types.Address {
+	s.t.Helper()
+	out, err := s.ec2().DescribeAddresses(context.Background(), &ec2.DescribeAddressesInput{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return out.Addresses
+}
+
+// TestElasticIP: the address is allocated and associated with the
+// instance, keeps its value when the instance is replaced (it moves to
+// the new one in place), and is released by destroy.
+func TestElasticIP(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": eipConfig})
+	r := s.must(2, "plan", "-detailed-exitcode")
+	contains(t, r, `# aws_eip.ip will be created`, "Plan: 2 to add, 0 to change, 0 to destroy.")
+	r = s.must(0, "apply", "-auto-approve")
+	contains(t, r, "aws_eip.ip: Creation complete", "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.")
+	addrs := s.addresses()
+	live := s.liveInstances()
+	if len(addrs) != 1 || len(live) != 1 {
+		t.Fatalf("%d addresses, %d instances", len(addrs), len(live))
+	}
+	ip := *addrs[0].PublicIp
+	if got := *addrs[0].InstanceId; got != *live[0].InstanceId {
+		t.Errorf("address associated with %s, want %s", got, *live[0].InstanceId)
+	}
+	if tag(addrs[0].Tags, "Name") != "dev" || tag(addrs[0].Tags, "mlops:address") != "aws_eip.ip" {
+		t.Errorf("address tags = %v", addrs[0].Tags)
+	}
+	if got := s.must(0, "output", "-raw", "address").stdout; got != ip {
+		t.Errorf("output address = %q, want %q", got, ip)
+	}
+	s.must(0, "plan", "-detailed-exitcode")
+
+	// A new instance: the address moves to it, in place.
+	r = s.must(0, "apply", "-auto-approve", "-var", "user_data=#cloud-config\npackages: [htop]\n")
+	contains(t, r, "aws_eip.ip: Modifications complete", "Apply complete! Resources: 1 added, 1 changed, 1 destroyed.")
+	addrs, live = s.addresses(), s.liveInstances()
+	if len(addrs) != 1 || *addrs[0].PublicIp != ip || len(live) != 1 || *addrs[0].InstanceId != *live[0].InstanceId {
+		t.Errorf("after replacing the instance: addresses %+v, instances %d", addrs, len(live))
+	}
+	if got := s.must(0, "output", "-raw", "address").stdout; got != ip {
+		t.Errorf("output address after the replacement = %q, want %q", got, ip)
+	}
+
+	r = s.must(0, "destroy", "-auto-approve")
+	contains(t, r, "Destroy complete! Resources: 2 destroyed.")
+	if n := len(s.addresses()); n != 0 {
+		t.Errorf("%d addresses left after destroy", n)
+	}
+}
