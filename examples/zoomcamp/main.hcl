@@ -13,6 +13,10 @@ variable "instance_type" {
 }
 variable "ssh_host" { default = "" } # "" = the instance's public IP
 variable "ssh_port" { default = 22 }
+variable "running" {
+  default     = true
+  description = "false stops the instance for the night (mlops apply -var running=false); true starts it again"
+}
 
 # Where the software comes from. The defaults are the course's downloads; the
 # demo points them at a local server.
@@ -62,12 +66,14 @@ resource "aws_instance" "mlops_zoomcamp" {
   security_groups = [aws_security_group.ssh.id]
   disk_gb         = 30
   tags            = { Name = local.name }
+  running         = var.running
 
   ssh {
     user        = "ubuntu"
     private_key = aws_key_pair.razer.private_key_file
     host        = var.ssh_host != "" ? var.ssh_host : self.public_ip
     port        = var.ssh_port
+    alias       = "mlops-zoomcamp" # ssh mlops-zoomcamp, VS Code Remote-SSH: kept in ~/.ssh/mlops_config
   }
 
   # The course's manual steps, in order.
