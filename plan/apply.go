@@ -410,7 +410,7 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 	// A started instance's layers were not probed; waiting for SSH proves
 	// it is back, with the same host key, before apply says it is done.
 	started := isStopped(ch.Before) && !fresh
-	return a.convergeHost(ctx, ch, fresh, started)
+	return a.convergeHost(ctx, ch, fresh && !cr.Schema.Existing, started)
 }
 
 // convergeHost applies the planned layer changes of one host over one

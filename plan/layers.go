@@ -92,8 +92,9 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 				}
 			}
 		}
+		newMachine := (ch.Action == Create || ch.Action == Replace) && !cr.Schema.Existing
 		switch {
-		case ch.Action == Create || ch.Action == Replace:
+		case newMachine:
 			for _, l := range layers {
 				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: Create, Digest: l.Digest, Reasons: []string{"new host"}})
 			}

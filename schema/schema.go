@@ -105,6 +105,10 @@ type Resource struct {
 	// SSH says the resource accepts an ssh block and layer blocks: it is a host
 	// that mlops converges after it exists.
 	SSH bool
+	// Existing says the machine exists before mlops records the resource
+	// (an existing host, not a new instance): its layers are probed even in
+	// the plan that first creates the resource.
+	Existing bool
 }
 
 // Layer is the schema of one layer kind, such as "apt" or "docker".

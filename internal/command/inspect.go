@@ -396,6 +396,9 @@ Subcommands:
   rm ADDRESS...     Forget resources (they are not destroyed).
   pull              Print the state as JSON.
   push FILE         Replace the state with FILE (lineage and serial are checked).
+  forget-host-key ADDRESS
+                    Forget a host's pinned SSH host key (after the machine was
+                    rebuilt); the next connection pins the key it finds.
 
 Options:
   -state PATH       Local state file (default .mlops/state.json).
@@ -451,7 +454,7 @@ func runState(d Deps, g globals, args []string) int {
 			fmt.Fprintln(d.Streams.Out)
 		}
 		return 0
-	case "rm", "push":
+	case "rm", "push", "forget-host-key":
 		l, _ := loadConfig(d, dir, varFlags{}, true)
 		store, err := stateStore(ctx, d, dir, cfgOf(l), *statePath)
 		if err != nil {
@@ -464,6 +467,24 @@ func runState(d Deps, g globals, args []string) int {
 			return 1
 		}
 		defer unlock()
+		if sub == "forget-host-key" {
+			if fs.NArg() != 1 {
+				fmt.Fprintln(d.Streams.Err, "Error: state forget-host-key takes one ADDRESS")
+				return 1
+			}
+			r := st.Resource(fs.Arg(0))
+			if r == nil || r.HostKey == "" {
+				renderError(d, false, "No pinned host key", fmt.Errorf("%s has no host key recorded in the state", fs.Arg(0)))
+				return 1
+			}
+			r.HostKey = ""
+			if err := store.Write(ctx, st); err != nil {
+				renderError(d, false, "Cannot write the state", err)
+				return 1
+			}
+			fmt.Fprintf(d.Streams.Out, "Forgot the host key of %s; the next connection pins the key it finds.\n", fs.Arg(0))
+			return 0
+		}
 		if sub == "rm" {
 			if fs.NArg() == 0 {
 				fmt.Fprintln(d.Streams.Err, "Error: state rm takes at least one ADDRESS")

@@ -712,6 +712,18 @@ func TestLayersHostKeyChanged(t *testing.T) {
 	if n := since(logins(h), before, 0); n != 0 {
 		t.Errorf("%d logins to a host with a changed key", n)
 	}
+
+	// The way out the message names: forget the key, and the next contact
+	// pins the new one.
+	containsFlat(t, r, "mlops state forget-host-key")
+	s.must(0, "state", "forget-host-key", "aws_instance.dev")
+	timed(t, "apply (key forgotten)", s.must(0, "apply", "-auto-approve"))
+	if got := asUbuntu(t, h, "cat ~/notes/motd"); got != "two" {
+		t.Errorf("~/notes/motd = %q after the key was forgotten and applied", got)
+	}
+	if stateAfter, _ := os.ReadFile(s.statePath()); !strings.Contains(string(stateAfter), strings.Fields(h.HostKey)[1]) {
+		t.Errorf("the new host key was not pinned")
+	}
 }
 
 // TestLayersUnreachableHost: nothing listens at the ssh address; with

@@ -24,8 +24,9 @@ var hostSchema = &schema.Resource{
 			"id": {Type: cty.String, Computed: true, Description: "host.NAME"},
 		},
 	},
-	IDAttr: "id",
-	SSH:    true,
+	IDAttr:   "id",
+	SSH:      true,
+	Existing: true,
 }
 
 // Schemas implements providers.Provider.

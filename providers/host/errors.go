@@ -47,7 +47,7 @@ func (e *HostKeyMismatchError) Error() string {
 	case KeyFromConfig:
 		fix = "update host_key in the ssh block"
 	case KeyFromState:
-		fix = "forget the key recorded in state so that the new one is pinned at the next contact"
+		fix = "forget the recorded key with `mlops state forget-host-key ADDRESS` (the resource address named above) so that the new one is pinned at the next contact"
 	default:
 		fix = "connect again"
 	}
