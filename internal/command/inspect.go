@@ -461,6 +461,10 @@ func runState(d Deps, g globals, args []string) int {
 			renderError(d, false, "Cannot open the state", err)
 			return 1
 		}
+		if err := migrateLocalState(ctx, d, dir, *statePath, store); err != nil {
+			renderError(d, false, "Cannot migrate the state", err)
+			return 1
+		}
 		st, unlock, err := lockedRead(ctx, store, "state "+sub)
 		if err != nil {
 			renderError(d, false, "Cannot read the state", err)
@@ -523,8 +527,9 @@ func runState(d Deps, g globals, args []string) int {
 			renderError(d, false, "Different lineage", fmt.Errorf("the file's lineage %s differs from the stored state's %s: it belongs to another stack", ns.Lineage, st.Lineage))
 			return 1
 		}
-		if ns.Serial < st.Serial {
-			ns.Serial = st.Serial
+		if st.Serial > 0 && ns.Serial < st.Serial {
+			renderError(d, false, "Older state", fmt.Errorf("the file has serial %d, the state in %s serial %d: it is older and would undo the writes since; run mlops state pull to start from the current state", ns.Serial, store.Describe(), st.Serial))
+			return 1
 		}
 		if err := store.Write(ctx, ns); err != nil {
 			renderError(d, false, "Cannot write the state", err)
@@ -578,6 +583,10 @@ func runImport(d Deps, g globals, args []string) int {
 	store, err := stateStore(ctx, d, dir, l.cfg, *statePath)
 	if err != nil {
 		renderError(d, false, "Cannot open the state", err)
+		return 1
+	}
+	if err := migrateLocalState(ctx, d, dir, *statePath, store); err != nil {
+		renderError(d, false, "Cannot migrate the state", err)
 		return 1
 	}
 	st, unlock, err := lockedRead(ctx, store, "import")

@@ -198,6 +198,10 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		renderError(d, o.json, "Cannot open the state", err)
 		return 1
 	}
+	if err := migrateLocalState(ctx, d, dir, o.statePath, store); err != nil {
+		renderError(d, o.json, "Cannot migrate the state", err)
+		return 1
+	}
 	var st *state.State
 	unlock := func() error { return nil }
 	if o.lock {
