@@ -44,11 +44,24 @@ type victim struct {
 // returns true. Either may be nil.
 func (s *stack) startVictim(p *testworld.FaultProxy, before, after func(testworld.Exchange) bool, extraEnv []string, args ...string) *victim {
 	s.t.Helper()
+	v := s.newVictim(p, extraEnv, args...)
+	v.start(p, before, after)
+	return v
+}
+
+// newVictim prepares the run; start starts it.
+func (s *stack) newVictim(p *testworld.FaultProxy, extraEnv []string, args ...string) *victim {
 	v := &victim{t: s.t, exited: make(chan struct{})}
 	v.cmd = exec.Command(binary, args...)
 	v.cmd.Dir = s.dir
 	v.cmd.Env = append(append(append([]string{}, s.env...), "AWS_ENDPOINT_URL="+p.URL()), extraEnv...)
 	v.cmd.Stdout, v.cmd.Stderr = &v.out, &v.out
+	return v
+}
+
+// start installs the kill hooks on p and starts the run.
+func (v *victim) start(p *testworld.FaultProxy, before, after func(testworld.Exchange) bool) {
+	v.t.Helper()
 	hook := func(pred func(testworld.Exchange) bool, where string) func(testworld.Exchange) testworld.Verdict {
 		return func(x testworld.Exchange) testworld.Verdict {
 			if v.dead() {
@@ -64,13 +77,12 @@ func (s *stack) startVictim(p *testworld.FaultProxy, before, after func(testworl
 	p.BeforeForward(hook(before, "before"))
 	p.AfterResponse(hook(after, "after"))
 	if err := v.cmd.Start(); err != nil {
-		s.t.Fatal(err)
+		v.t.Fatal(err)
 	}
 	go func() {
 		_ = v.cmd.Wait()
 		close(v.exited)
 	}()
-	return v
 }
 
 func (v *victim) dead() bool {
