@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -596,7 +597,32 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 		h.LayerDone(*resp.Failed, actionOf(*resp.Failed), elapsed(*resp.Failed), resp.Diagnostics)
 	}
 	if resp.Diagnostics.HasErrors() {
-		a.addDiag(withSubject(prefixDiags(resp.Diagnostics, addr.String()), cr.DeclRange)...)
+		subject := cr.DeclRange
+		if resp.Failed != nil {
+			// Point at the failing layer block, and name what did not run.
+			for _, cl := range cr.Layers {
+				if cl.Addr == *resp.Failed {
+					subject = cl.DeclRange
+				}
+			}
+			var skipped []string
+			for i, l := range toApply {
+				if l.Addr == *resp.Failed {
+					for _, rest := range toApply[i+1:] {
+						skipped = append(skipped, rest.Addr.String())
+					}
+				}
+			}
+			if len(skipped) > 0 {
+				for _, d := range resp.Diagnostics {
+					if d.Severity == hcl.DiagError {
+						d.Detail += "\n\nNot run because of this failure: " + strings.Join(skipped, ", ") + "."
+						break
+					}
+				}
+			}
+		}
+		a.addDiag(withSubject(prefixDiags(resp.Diagnostics, addr.String()), subject)...)
 		return false
 	}
 	return true

@@ -643,6 +643,7 @@ resource "host" "lab" {
 	r := timed(t, "apply (failing layer)", s.must(1, "apply", "-auto-approve"))
 	containsFlat(t, r, "aws_instance.dev.layer.before: Complete", "aws_instance.dev.layer.boom: Failed",
 		"Layer aws_instance.dev.layer.boom failed", "exited with status 7", "preparing", "disk on fire",
+		"Not run because of this failure: aws_instance.dev.layer.after",
 		"host.lab.layer.file: Complete", "host.lab.layer.slow: Complete", "host.lab.layer.docker_compose: Complete")
 	// The other host went on after the failure.
 	if failed, slow := strings.Index(r.stdout, "aws_instance.dev.layer.boom: Failed"), strings.Index(r.stdout, "host.lab.layer.slow: Complete"); failed < 0 || slow < failed {
