@@ -242,12 +242,12 @@ func runOutput(d Deps, g globals, args []string) int {
 		fmt.Fprintln(d.Streams.Err, "No outputs found: the state records none yet. Run mlops apply first.")
 		return 0
 	}
-	printOutputs(d, st, false)
+	printOutputs(d, st)
 	return 0
 }
 
 // printOutputs lists the outputs of the state as NAME = VALUE lines.
-func printOutputs(d Deps, st *state.State, quiet bool) {
+func printOutputs(d Deps, st *state.State) {
 	if len(st.Outputs) == 0 {
 		return
 	}
@@ -256,13 +256,8 @@ func printOutputs(d Deps, st *state.State, quiet bool) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if !quiet {
-		fmt.Fprintln(d.Streams.Out, "\nOutputs:")
-		fmt.Fprintln(d.Streams.Out)
-	} else {
-		fmt.Fprintln(d.Streams.Out, "\nOutputs:")
-		fmt.Fprintln(d.Streams.Out)
-	}
+	fmt.Fprintln(d.Streams.Out, "\nOutputs:")
+	fmt.Fprintln(d.Streams.Out)
 	for _, n := range names {
 		o := st.Outputs[n]
 		if o.Sensitive {
@@ -340,7 +335,7 @@ func runShow(d Deps, g globals, args []string) int {
 		}
 		showResource(d, w, r)
 	}
-	printOutputs(d, st, false)
+	printOutputs(d, st)
 	return 0
 }
 

@@ -309,7 +309,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		if o.json {
 			jsonHooks.Emit(views.Event{Type: "change_summary", Message: "Apply complete! Resources: 0 added, 0 changed, 0 destroyed."})
 		} else if op == "apply" {
-			printOutputs(d, ref.State, true)
+			printOutputs(d, ref.State)
 		}
 		return 0
 	}
@@ -346,7 +346,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	fmt.Fprintf(d.Streams.Out, "\n%s\n", d.Streams.Colorize("32;1", summary))
 	syncSSHAliases(d, l.engine, ref.State, nil)
 	if op == "apply" {
-		printOutputs(d, ref.State, false)
+		printOutputs(d, ref.State)
 	}
 	return 0
 }
