@@ -89,6 +89,9 @@ func OpenS3(ctx context.Context, o S3Options) (*S3, error) {
 		return nil, errors.New("s3 backend: no region: set region in the backend block, AWS_REGION, or the profile")
 	}
 	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
+		// S3-compatible stores (and moto) answer GetObject without a
+		// checksum; the SDK would log a DEBUG line to stderr each time.
+		so.DisableLogOutputChecksumValidationSkipped = true
 		if o.Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.Endpoint)
 			so.UsePathStyle = true
@@ -135,6 +138,11 @@ func (s *S3) Lock(ctx context.Context, info LockInfo) (func() error, error) {
 			if rerr != nil {
 				return nil, fmt.Errorf("state at %s is locked, and reading the lock failed: %w", s.Describe(), rerr)
 			}
+			if holder.ID == info.ID {
+				// An earlier attempt of this put succeeded but its answer
+				// was lost, and the SDK's retry found our own lock.
+				return s.unlockFunc(ctx, info), nil
+			}
 			return nil, &LockedError{Info: holder}
 		case isConflict(err) && retry:
 			// Another conditional write on the same key is in flight;
@@ -146,11 +154,16 @@ func (s *S3) Lock(ctx context.Context, info LockInfo) (func() error, error) {
 			return nil, fmt.Errorf("locking state at %s: %w", s.Describe(), err)
 		}
 	}
+	return s.unlockFunc(ctx, info), nil
+}
+
+// unlockFunc returns the unlock function of the lock info.
+func (s *S3) unlockFunc(ctx context.Context, info LockInfo) func() error {
 	return sync.OnceValue(func() error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
 		defer cancel()
 		return s.deleteLock(ctx, info.ID, "unlocking")
-	}), nil
+	})
 }
 
 // ForceUnlock implements Store. It returns ErrNotLocked when there is no
@@ -254,6 +267,12 @@ func (s *S3) Write(ctx context.Context, st *State) error {
 		st.Serial = serial
 		return nil
 	case isPreconditionFailed(err) || isConflict(err) || (old != nil && isNoSuchKey(err)):
+		if now, _, rerr := s.get(ctx, s.key); rerr == nil && bytes.Equal(now, data) {
+			// An earlier attempt of this put succeeded but its answer was
+			// lost; the SDK's retry failed on our own write.
+			st.Serial = serial
+			return nil
+		}
 		e := &StaleError{Where: s.Describe(), WrittenLineage: st.Lineage, WrittenSerial: st.Serial, Concurrent: true}
 		if stored != nil {
 			e.StoredLineage, e.StoredSerial = stored.Lineage, stored.Serial

@@ -481,3 +481,52 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("Migrate while locked = %v, want *LockedError", err)
 	}
 }
+
+// TestS3LostAnswersAreOwnWrites: S3 carries out the lock's and the state's
+// conditional puts but their answers are lost; the SDK's retry then fails
+// its precondition on the store's own object, which must count as success.
+func TestS3LostAnswersAreOwnWrites(t *testing.T) {
+	ctx := context.Background()
+	w := newS3World(t)
+	p := testworld.StartFaultProxy(t, w.moto.Endpoint())
+	dropped := 0
+	p.AfterResponse(func(x testworld.Exchange) testworld.Verdict {
+		if x.Method == "PUT" && x.Nth <= 2 { // two attempts; the third finds its own lock
+			dropped++
+			return testworld.Drop
+		}
+		return testworld.Pass
+	})
+	st, err := OpenS3(ctx, S3Options{Bucket: testBucket, Key: testKey, Region: testworld.MotoRegion, Endpoint: p.URL(), HTTPClient: w.http})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := st.Lock(ctx, LockInfo{Operation: "apply"})
+	if err != nil {
+		t.Fatalf("Lock after a lost answer: %v", err)
+	}
+	p.AfterResponse(func(x testworld.Exchange) testworld.Verdict {
+		if x.Method == "PUT" && !strings.HasSuffix(x.Path, ".lock") && x.Nth <= 4 { // two attempts of the state's put
+			dropped++
+			return testworld.Drop
+		}
+		return testworld.Pass
+	})
+	s := sample()
+	s.Serial = 0
+	if err := st.Write(ctx, s); err != nil {
+		t.Fatalf("Write after a lost answer: %v", err)
+	}
+	if s.Serial != 1 {
+		t.Errorf("serial after write = %d, want 1", s.Serial)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if dropped < 2 {
+		t.Fatalf("only %d answers were lost", dropped)
+	}
+	if w.object(t, testKey+".lock") != nil {
+		t.Error("lock object still there")
+	}
+}
