@@ -156,3 +156,45 @@ func TestFaultsGiveUp(t *testing.T) {
 	s.must(0, "plan")
 	s.checkExactly(s.loadableState("at the end"), coreAddrs...)
 }
+
+// TestS3LostAnswers: the answers to the state's writes (the lock object's
+// conditional put, the state's conditional puts, the lock's delete) are
+// lost after S3 carried them out, and the SDK retries each. A run must
+// recognise its own lock and its own write instead of refusing them.
+func TestS3LostAnswers(t *testing.T) {
+	s := newStack(t, nil)
+	s.writeConfig(smallConfig + s3Backend(""))
+	s.createBucket()
+	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	lost := map[string]int{}
+	p.AfterResponse(func(x testworld.Exchange) testworld.Verdict {
+		if x.Method != "PUT" && x.Method != "DELETE" {
+			return testworld.Pass
+		}
+		what := x.Method + " " + x.Path
+		if strings.HasSuffix(x.Path, ".lock") {
+			what = x.Method + " lock"
+		}
+		// Lose the first answer of each kind, and that of the state write
+		// that records the outputs.
+		if lost[what] == 0 || (x.Method == "PUT" && bytes.Contains(x.Body, []byte(`"outputs"`)) && lost[what] == 1) {
+			lost[what]++
+			return testworld.Drop
+		}
+		return testworld.Pass
+	})
+	r := s.runEnv([]string{"AWS_ENDPOINT_URL=" + p.URL()}, "apply", "-auto-approve")
+	t.Logf("lost answers: %v", lost)
+	if r.code != 0 {
+		t.Fatalf("apply with lost S3 answers: %s", r)
+	}
+	st := s.remoteState()
+	if st.Resource("aws_security_group.web") == nil || len(st.Outputs) != 1 {
+		t.Errorf("state after apply lacks the group or the output: serial %d", st.Serial)
+	}
+	s.checkUnlocked("after apply")
+	s.must(0, "plan", "-detailed-exitcode")
+	if n := s.securityGroupsNamed("web"); n != 1 {
+		t.Errorf("%d groups named web", n)
+	}
+}
