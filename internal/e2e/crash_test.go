@@ -15,6 +15,7 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/mlops-dev/mlops/internal/testworld"
 	"github.com/mlops-dev/mlops/state"
 )
@@ -411,4 +412,92 @@ func TestCrashDuringLayer(t *testing.T) {
 		t.Errorf("the layer did not finish: %v", err)
 	}
 	s.must(0, "plan", "-detailed-exitcode")
+}
+
+// TestCrashBeforeOutputsS3State kills apply right before the state write
+// that records the outputs, with the state in S3 so that the write is a
+// request the proxy sees: every object exists and is recorded, the outputs
+// are not, and the killed run's lock stays. The next apply is refused with
+// the lock's ID; after force-unlock it records the outputs and changes
+// nothing else.
+func TestCrashBeforeOutputsS3State(t *testing.T) {
+	s := newStack(t, nil)
+	s.writeConfig(coreConfig + s3Backend("")) // state traffic through the proxy
+	s.createBucket()
+	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	v := s.startVictim(p, func(x testworld.Exchange) bool {
+		return x.Method == "PUT" && x.Path == "/"+stateBucket+"/"+stateKey && bytes.Contains(x.Body, []byte(`"outputs"`))
+	}, nil, nil, "apply", "-auto-approve")
+	if v.wait() == "" {
+		t.Fatalf("the outputs were never written:\n%s", v.out.String())
+	}
+	st := s.remoteState()
+	if len(st.Outputs) != 0 {
+		t.Fatalf("outputs recorded before the kill")
+	}
+	s.checkExactly(st, coreAddrs...)
+	if s.lockObject() == nil {
+		t.Fatal("the killed run left no lock")
+	}
+	r := s.must(1, "apply", "-auto-approve")
+	m := lockIDRe.FindStringSubmatch(strings.Join(strings.Fields(r.stderr), " "))
+	if m == nil {
+		t.Fatalf("the refusal names no lock ID:\n%s", r)
+	}
+	s.must(0, "force-unlock", m[1])
+	r = s.must(0, "apply", "-auto-approve")
+	contains(t, r, "public_ip = ")
+	st = s.remoteState()
+	s.checkExactly(st, coreAddrs...)
+	if st.Outputs["public_ip"] == nil {
+		t.Errorf("public_ip not recorded after recovery")
+	}
+	s.must(0, "plan", "-detailed-exitcode")
+	s.checkUnlocked("after recovery")
+}
+
+// TestImportAndStateRm: an instance made outside mlops is imported and
+// then managed; state rm forgets it without touching it.
+func TestImportAndStateRm(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": instanceOnlyConfig})
+	ctx := context.Background()
+	out, err := s.ec2().RunInstances(ctx, &ec2.RunInstancesInput{
+		ImageId: awssdk.String("ami-0a1b2c3d4e5f60718"), InstanceType: ec2types.InstanceTypeT3Micro,
+		MinCount: awssdk.Int32(1), MaxCount: awssdk.Int32(1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := awssdk.ToString(out.Instances[0].InstanceId)
+
+	r := s.must(1, "import", "aws_instance.other", id)
+	contains(t, r, "aws_instance.other must be declared in the configuration")
+	r = s.must(0, "import", "aws_instance.solo", id)
+	contains(t, r, "aws_instance.solo: imported "+id)
+	r = s.must(1, "import", "aws_instance.solo", id)
+	contains(t, r, "already in the state")
+
+	// Managed: refreshed by its ID, nothing to create or change; only the
+	// output is new.
+	r = s.must(2, "plan", "-detailed-exitcode")
+	contains(t, r, "aws_instance.solo: Refreshing state... [id="+id+"]", "Plan: 0 to add, 0 to change, 0 to destroy.", `+ id = "`+id+`"`)
+	s.must(0, "apply", "-auto-approve")
+	if live := s.liveInstances(); len(live) != 1 || awssdk.ToString(live[0].InstanceId) != id {
+		t.Fatalf("after apply: %d instances", len(live))
+	}
+	r = s.must(0, "state", "show", "aws_instance.solo")
+	contains(t, r, id)
+	s.must(0, "plan", "-detailed-exitcode")
+
+	r = s.must(0, "state", "rm", "aws_instance.solo")
+	contains(t, r, "Removed aws_instance.solo from the state (the object itself was not touched).")
+	if r := s.must(0, "state", "list"); strings.Contains(r.stdout, "aws_instance.solo") {
+		t.Errorf("state list after rm: %s", r.stdout)
+	}
+	if live := s.liveInstances(); len(live) != 1 || awssdk.ToString(live[0].InstanceId) != id {
+		t.Fatalf("state rm touched the instance: %d live", len(live))
+	}
+	r = s.must(2, "plan", "-detailed-exitcode")
+	contains(t, r, "aws_instance.solo will be created")
+	s.must(1, "state", "rm", "aws_instance.solo")
 }
