@@ -107,5 +107,7 @@ resource "aws_instance" "mlops_zoomcamp" {
 
 output "public_ip" { value = aws_instance.mlops_zoomcamp.public_ip }
 output "ssh_command" {
-  value = "ssh -i ${aws_key_pair.razer.private_key_file} ubuntu@${aws_instance.mlops_zoomcamp.public_ip}"
+  # A stopped instance has no public IP (mlops apply -var running=false).
+  value = (aws_instance.mlops_zoomcamp.public_ip == null ? "the instance is stopped"
+  : "ssh -i ${aws_key_pair.razer.private_key_file} ubuntu@${aws_instance.mlops_zoomcamp.public_ip}")
 }

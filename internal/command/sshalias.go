@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/mlops-dev/mlops/internal/sshconfig"
@@ -54,7 +55,7 @@ func syncSSHAliases(d Deps, e *plan.Engine, st *state.State, jsonHooks *views.JS
 		say("warn", fmt.Sprintf("ssh aliases not written to ~/.ssh/mlops_config: %v", err))
 		return
 	}
-	if jsonHooks == nil && len(res.Changes) > 0 {
+	if jsonHooks == nil && (res.IncludeAdded || slices.ContainsFunc(res.Changes, func(c sshconfig.Change) bool { return c.Action != sshconfig.Unchanged })) {
 		fmt.Fprintln(d.Streams.Out)
 	}
 	for _, c := range res.Changes {
