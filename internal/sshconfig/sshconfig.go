@@ -114,7 +114,9 @@ var (
 )
 
 // ValidAlias reports whether s may be a Host alias: 1 to 64 letters,
-// digits, dots, dashes and underscores, not starting with a dash.
+// digits, dots, dashes and underscores, not starting with a dash. It is
+// the rule config.ValidSSHAlias applies when the configuration is loaded;
+// it is checked again here, where the file is written.
 func ValidAlias(s string) bool { return aliasPattern.MatchString(s) && !strings.HasPrefix(s, "-") }
 
 // Check reports why an entry cannot be written safely, or nil.
