@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -58,15 +59,25 @@ func actions(log []testworld.Exchange) string {
 	return b.String()
 }
 
-// TestFaultsConverge runs apply, plan and destroy with a quarter of the EC2
+// TestFaultsConverge runs apply, plan and destroy with 30% of the EC2
 // requests faulted (seeded), retrying each command a few times as a user
 // would, and checks that the stack converges with no duplicate.
+//
+// The last case loses the answer of the first call of every action that
+// creates or deletes something, after EC2 carried it out.
 func TestFaultsConverge(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
-		t.Run("seed"+string(rune('0'+seed)), func(t *testing.T) {
+	cases := map[string]testworld.Faults{}
+	for seed := uint64(1); seed <= 6; seed++ {
+		cases[fmt.Sprintf("seed%d", seed)] = testworld.Faults{Rate: 0.3, Seed: seed, Delay: 50 * time.Millisecond, Only: ec2Only}
+	}
+	cases["lost_answers"] = testworld.Faults{Rate: 1, Kinds: []testworld.FaultKind{testworld.FaultLostResponse}, Only: func(x testworld.Exchange) bool {
+		return x.Nth == 1 && regexp.MustCompile(`^(Create|Run|Import|Authorize|Terminate|Delete)`).MatchString(x.Action)
+	}}
+	for name, faults := range cases {
+		t.Run(name, func(t *testing.T) {
 			s := newStack(t, map[string]string{"main.hcl": coreConfig})
 			p := testworld.StartFaultProxy(t, s.moto.Endpoint())
-			p.SetFaults(testworld.Faults{Rate: 0.25, Seed: seed, Delay: 50 * time.Millisecond, Only: ec2Only})
+			p.SetFaults(faults)
 			env := []string{"AWS_ENDPOINT_URL=" + p.URL()}
 			runs := func(args ...string) int {
 				for i := 1; i <= 4; i++ {
@@ -93,7 +104,16 @@ func TestFaultsConverge(t *testing.T) {
 			for _, c := range faulted {
 				n += c
 			}
-			t.Logf("%d of %d requests faulted: %v", n, total, faulted)
+			var lostCreates []string
+			for _, x := range p.Log() {
+				if x.Fault == testworld.FaultLostResponse && regexp.MustCompile(`^(Create|Run|Import|Authorize|Terminate|Delete)`).MatchString(x.Action) {
+					lostCreates = append(lostCreates, x.Action)
+				}
+			}
+			t.Logf("%d of %d requests faulted: %v; lost answers of calls that create or delete: %v", n, total, faulted, lostCreates)
+			if n == 0 {
+				t.Error("no fault was injected")
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package testworld
 import (
 	"bytes"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -17,7 +18,7 @@ import (
 // FaultProxy is an HTTP proxy for the AWS APIs, meant to sit between mlops
 // (AWS_ENDPOINT_URL) and moto. It forwards every request and can, instead:
 //
-//   - inject faults at a configured rate with a seeded RNG (SetFaults): 5xx
+//   - inject faults at a configured rate, seeded (SetFaults): 5xx
 //     errors, throttling errors in the service's own error format,
 //     connection resets before forwarding, lost responses (the request
 //     reaches moto, its answer is replaced by a reset) and delays;
@@ -39,7 +40,7 @@ type FaultProxy struct {
 	seen   map[string]int
 	log    []Exchange
 	faults Faults
-	rng    *rand.Rand
+	armed  bool // SetFaults was called
 	before func(Exchange) Verdict
 	after  func(Exchange) Verdict
 }
@@ -103,7 +104,8 @@ var AllFaultKinds = []FaultKind{FaultServerError, FaultThrottle, FaultReset, Fau
 type Faults struct {
 	// Rate is the fraction of requests faulted, from 0 (none) to 1 (all).
 	Rate float64
-	// Seed seeds the RNG that picks the faulted requests and their kinds.
+	// Seed picks the faulted requests and their kinds: a request's fate
+	// is a function of the seed, its action and its count (Exchange.Nth).
 	Seed uint64
 	// Kinds are drawn uniformly; empty means AllFaultKinds.
 	Kinds []FaultKind
@@ -157,7 +159,7 @@ func (p *FaultProxy) Close() error {
 	return err
 }
 
-// SetFaults replaces the fault configuration and reseeds the RNG.
+// SetFaults replaces the fault configuration.
 func (p *FaultProxy) SetFaults(f Faults) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -167,8 +169,7 @@ func (p *FaultProxy) SetFaults(f Faults) {
 	if len(f.Kinds) == 0 {
 		f.Kinds = AllFaultKinds
 	}
-	p.faults = f
-	p.rng = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
+	p.faults, p.armed = f, true
 }
 
 // BeforeForward sets the hook called for each request before anything
@@ -198,7 +199,7 @@ func (p *FaultProxy) Reset() {
 	defer p.mu.Unlock()
 	p.index, p.seen, p.log = 0, map[string]int{}, nil
 	p.before, p.after = nil, nil
-	p.faults, p.rng = Faults{}, nil
+	p.faults, p.armed = Faults{}, false
 }
 
 // Log returns the exchanges so far, in order of arrival, without bodies.
@@ -284,16 +285,22 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(respBody)
 }
 
-// drawLocked decides the fault of an exchange; p.mu must be held.
+// drawLocked decides the fault of an exchange; p.mu must be held. The
+// draw depends only on the seed, the action and its count (Nth), not on
+// how concurrent requests of other actions interleave, so a seed faults the
+// same requests run after run.
 func (p *FaultProxy) drawLocked(x Exchange) FaultKind {
 	f := p.faults
-	if p.rng == nil || f.Rate <= 0 || (f.Only != nil && !f.Only(x)) {
+	if !p.armed || f.Rate <= 0 || (f.Only != nil && !f.Only(x)) {
 		return ""
 	}
-	if f.Rate < 1 && p.rng.Float64() >= f.Rate {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s#%d", x.Action, x.Nth)
+	rng := rand.New(rand.NewPCG(f.Seed, h.Sum64()))
+	if f.Rate < 1 && rng.Float64() >= f.Rate {
 		return ""
 	}
-	return f.Kinds[p.rng.IntN(len(f.Kinds))]
+	return f.Kinds[rng.IntN(len(f.Kinds))]
 }
 
 // forward sends the request to the target and reads the whole answer.
