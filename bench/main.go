@@ -1,0 +1,215 @@
+// Command bench measures mlops against the local test world (a moto server
+// for EC2, OpenSSH sandbox hosts for the machines, a loopback download
+// server) and prints the figures as a Markdown table. It is a benchmark, not
+// a test: it reports wall times and counts, and fails only when mlops itself
+// fails or a no-op run turns out not to be one (and, in -smoke mode, when a
+// count that must stay fixed moves).
+//
+//	go run ./bench                          # every scenario, 5 runs each
+//	go run ./bench -scenario api-calls      # one scenario
+//	go run ./bench -smoke                   # CI: api-calls, N=1, one run
+//
+// The hosts scenario needs root (sandbox hosts mount overlays and chroot).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+// options are the command line, parsed before anything runs.
+type options struct {
+	scenarios []string
+	runs      int
+	warmup    int
+	out       string // "" = write no files
+	smoke     bool
+	profile   bool
+	binary    bool // also time the built binary (process start included)
+	sizes     []int
+	hosts     []int
+}
+
+var allScenarios = []string{scenarioAPICalls, scenarioHosts}
+
+func parseOptions(args []string) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	scenario := fs.String("scenario", "all", "scenario to run: "+strings.Join(allScenarios, ", ")+" or all")
+	runs := fs.Int("runs", 5, "timed runs per figure (after one warm-up run)")
+	out := fs.String("out", "", "directory for RESULTS.md and PROFILE.md (default bench/results; with -smoke, none)")
+	smoke := fs.Bool("smoke", false, "quick check for CI: one scenario (api-calls unless -scenario), one run, smallest size")
+	profile := fs.Bool("profile", true, "CPU- and allocation-profile the no-op plan and write PROFILE.md")
+	binary := fs.Bool("binary", true, "also time the mlops binary (a fresh process per run), not only command.Main in-process")
+	sizes := fs.String("n", "1,10,50", "api-calls: numbers of aws_instance resources")
+	hosts := fs.String("hosts", "1,10", "noop-plan-hosts: numbers of hosts")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o := options{runs: *runs, warmup: 1, out: *out, smoke: *smoke, profile: *profile, binary: *binary}
+	var err error
+	if o.sizes, err = intList(*sizes); err != nil {
+		return o, fmt.Errorf("-n: %v", err)
+	}
+	if o.hosts, err = intList(*hosts); err != nil {
+		return o, fmt.Errorf("-hosts: %v", err)
+	}
+	switch {
+	case *scenario == "all" && o.smoke:
+		o.scenarios = []string{scenarioAPICalls}
+	case *scenario == "all":
+		o.scenarios = allScenarios
+	default:
+		for _, s := range strings.Split(*scenario, ",") {
+			if !contains(allScenarios, s) {
+				return o, fmt.Errorf("unknown scenario %q (have %s)", s, strings.Join(allScenarios, ", "))
+			}
+			o.scenarios = append(o.scenarios, s)
+		}
+	}
+	sort.Ints(o.sizes)
+	sort.Ints(o.hosts)
+	if o.runs < 1 {
+		return o, fmt.Errorf("-runs must be at least 1")
+	}
+	if o.smoke {
+		if len(o.scenarios) > 1 {
+			o.scenarios = o.scenarios[:1]
+		}
+		o.runs, o.warmup, o.profile = 1, 0, false
+		o.sizes, o.hosts = o.sizes[:1], o.hosts[:1]
+		for _, l := range [][]int{o.sizes, o.hosts} {
+			for i := range l {
+				l[0] = min(l[0], l[i])
+			}
+		}
+	}
+	if o.out == "" && !o.smoke {
+		root, err := repoRoot()
+		if err != nil {
+			return o, err
+		}
+		o.out = filepath.Join(root, "bench", "results")
+	}
+	return o, nil
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func run(args []string) int {
+	o, err := parseOptions(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	}
+	w, err := startWorld(o, logf)
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	defer w.stop()
+
+	rep := &report{started: time.Now(), opts: o}
+	failed := false
+	for _, s := range o.scenarios {
+		start := time.Now()
+		logf("scenario %s", s)
+		var err error
+		switch s {
+		case scenarioAPICalls:
+			err = benchAPICalls(w, o, rep)
+		case scenarioHosts:
+			err = benchHosts(w, o, rep)
+		}
+		if err != nil {
+			logf("scenario %s failed: %v", s, err)
+			rep.failures = append(rep.failures, fmt.Sprintf("%s: %v", s, err))
+			failed = true
+			continue
+		}
+		logf("scenario %s done in %v", s, time.Since(start).Round(time.Second))
+	}
+	if o.smoke {
+		for _, g := range rep.goals {
+			if g.strict && !g.ok {
+				rep.failures = append(rep.failures, "goal missed: "+g.what)
+				failed = true
+			}
+		}
+	}
+
+	md := rep.markdown(environment())
+	fmt.Print(md)
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err == nil {
+			err = os.WriteFile(filepath.Join(o.out, "RESULTS.md"), []byte(md), 0o644)
+		}
+		if err != nil {
+			logf("writing results: %v", err)
+			return 1
+		}
+		if rep.profile != "" {
+			if err := writeProfile(filepath.Join(o.out, "PROFILE.md"), rep.profile); err != nil {
+				logf("writing profile: %v", err)
+				return 1
+			}
+		}
+		logf("wrote %s", o.out)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// environment describes the machine the figures come from.
+func environment() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	commit := gitCommit()
+	return fmt.Sprintf("%s, %d CPUs%s, %s, mlops at %s", cpu, runtime.NumCPU(), kernel, runtime.Version(), commit)
+}
