@@ -92,7 +92,12 @@ func TestFaultsConverge(t *testing.T) {
 				t.Fatalf("mlops %s did not converge in 4 attempts", strings.Join(args, " "))
 				return 0
 			}
-			runs("apply", "-auto-approve")
+			attempts := runs("apply", "-auto-approve")
+			if name == "lost_answers" && attempts != 1 {
+				// Every create whose answer was lost is found again by its
+				// tags on the SDK's retry: one apply is enough.
+				t.Errorf("apply with lost answers took %d attempts, want 1", attempts)
+			}
 			st := s.loadableState("after apply")
 			s.checkExactly(st, coreAddrs...)
 			runs("plan", "-detailed-exitcode")

@@ -133,37 +133,44 @@ func (p *Provider) createKeyPair(ctx context.Context, c *ec2.Client, req provide
 	}
 	fp := ssh.FingerprintSHA256(pub)
 
-	// Adoption: a key pair of this name tagged for this stack and address
-	// was imported by an earlier run that did not record it.
-	if filters := ownerFilters(req.Tags); filters != nil {
-		out, err := c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{
-			Filters:          append(filters, types.Filter{Name: awssdk.String("key-name"), Values: []string{name}}),
-			IncludePublicKey: awssdk.Bool(true),
-		})
-		if err != nil {
-			return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("looking for key pair "+name, err)}
-		}
-		for _, kp := range out.KeyPairs {
-			if deref(kp.KeyName) != name || !hasOwnerTags(kp.Tags, req.Tags) {
-				continue
+	// adopt looks for a key pair of this name tagged for this stack and
+	// address: imported by an earlier run that did not record it, or by this
+	// run although the answer was lost.
+	adopt := func() (providers.ApplyChangeResponse, bool) {
+		if filters := ownerFilters(req.Tags); filters != nil {
+			out, err := c.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{
+				Filters:          append(filters, types.Filter{Name: awssdk.String("key-name"), Values: []string{name}}),
+				IncludePublicKey: awssdk.Bool(true),
+			})
+			if err != nil {
+				return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("looking for key pair "+name, err)}, true
 			}
-			if remoteFingerprint(kp) == fp {
-				progress(req, "adopted existing key pair %s (%s) tagged for this address", name, deref(kp.KeyPairId))
-				state := keyPairState(kp, req.Planned)
-				if req.Created != nil {
-					req.Created(state)
+			for _, kp := range out.KeyPairs {
+				if deref(kp.KeyName) != name || !hasOwnerTags(kp.Tags, req.Tags) {
+					continue
 				}
-				if err := syncTags(ctx, c, deref(kp.KeyPairId), userTags(kp.Tags), getStringMap(cfg, "tags")); err != nil {
-					return providers.ApplyChangeResponse{NewState: state, Diagnostics: apiDiag("tagging key pair "+name, err)}
+				if remoteFingerprint(kp) == fp {
+					progress(req, "adopted existing key pair %s (%s) tagged for this address", name, deref(kp.KeyPairId))
+					state := keyPairState(kp, req.Planned)
+					if req.Created != nil {
+						req.Created(state)
+					}
+					if err := syncTags(ctx, c, deref(kp.KeyPairId), userTags(kp.Tags), getStringMap(cfg, "tags")); err != nil {
+						return providers.ApplyChangeResponse{NewState: state, Diagnostics: apiDiag("tagging key pair "+name, err)}, true
+					}
+					return providers.ApplyChangeResponse{NewState: withAttrs(state, map[string]cty.Value{"tags": getAttr(req.Planned, "tags")})}, true
 				}
-				return providers.ApplyChangeResponse{NewState: withAttrs(state, map[string]cty.Value{"tags": getAttr(req.Planned, "tags")})}
-			}
-			// Ours, but holding another public key: replace it.
-			progress(req, "replacing key pair %s tagged for this address: it holds another public key", name)
-			if _, err := c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: awssdk.String(name)}); err != nil {
-				return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("deleting key pair "+name, err)}
+				// Ours, but holding another public key: replace it.
+				progress(req, "replacing key pair %s tagged for this address: it holds another public key", name)
+				if _, err := c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: awssdk.String(name)}); err != nil {
+					return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("deleting key pair "+name, err)}, true
+				}
 			}
 		}
+		return providers.ApplyChangeResponse{}, false
+	}
+	if resp, done := adopt(); done {
+		return resp
 	}
 
 	out, err := c.ImportKeyPair(ctx, &ec2.ImportKeyPairInput{
@@ -172,6 +179,12 @@ func (p *Provider) createKeyPair(ctx context.Context, c *ec2.Client, req provide
 		TagSpecifications: tagSpecs(createTags(req.Tags, getStringMap(cfg, "tags")), types.ResourceTypeKeyPair),
 	})
 	if err != nil {
+		if errorCode(err) == "InvalidKeyPair.Duplicate" {
+			// A retry of an import whose answer was lost finds its own key pair.
+			if resp, done := adopt(); done {
+				return resp
+			}
+		}
 		d := apiDiag("importing key pair "+name, err)
 		if errorCode(err) == "InvalidKeyPair.Duplicate" {
 			d[0].Detail += fmt.Sprintf("\nA key pair named %q exists that this stack did not create: choose another name, or bring it under management with mlops import %s %s.", name, req.Addr, name)

@@ -329,10 +329,17 @@ func (p *Provider) createSecurityGroup(ctx context.Context, c *ec2.Client, req p
 	cfg := req.Config
 	name := getString(cfg, "name")
 	null := cty.NullVal(securityGroupSchema().ImpliedType())
-	if filters := ownerFilters(req.Tags); filters != nil {
+	// adopt looks for a group tagged for this stack and address: one an
+	// earlier run created without recording it, or one this run created
+	// although the answer was lost.
+	adopt := func() (providers.ApplyChangeResponse, bool) {
+		filters := ownerFilters(req.Tags)
+		if filters == nil {
+			return providers.ApplyChangeResponse{}, false
+		}
 		out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: filters})
 		if err != nil {
-			return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("looking for security group "+name, err)}
+			return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("looking for security group "+name, err)}, true
 		}
 		for _, sg := range out.SecurityGroups {
 			if !hasOwnerTags(sg.Tags, req.Tags) {
@@ -343,8 +350,12 @@ func (p *Provider) createSecurityGroup(ctx context.Context, c *ec2.Client, req p
 			if req.Created != nil {
 				req.Created(partial)
 			}
-			return p.convergeGroup(ctx, c, req, sg, partial)
+			return p.convergeGroup(ctx, c, req, sg, partial), true
 		}
+		return providers.ApplyChangeResponse{}, false
+	}
+	if resp, done := adopt(); done {
+		return resp
 	}
 	in := &ec2.CreateSecurityGroupInput{
 		GroupName:         awssdk.String(name),
@@ -356,6 +367,12 @@ func (p *Provider) createSecurityGroup(ctx context.Context, c *ec2.Client, req p
 	}
 	out, err := c.CreateSecurityGroup(ctx, in)
 	if err != nil {
+		if errorCode(err) == "InvalidGroup.Duplicate" {
+			// A retry of a create whose answer was lost finds its own group.
+			if resp, done := adopt(); done {
+				return resp
+			}
+		}
 		return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("creating security group "+name, err)}
 	}
 	id := deref(out.GroupId)
@@ -413,7 +430,8 @@ func (p *Provider) convergeGroup(ctx context.Context, c *ec2.Client, req provide
 		}
 	}
 	if len(add) > 0 {
-		if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(id), IpPermissions: ipPermissions(add)}); err != nil {
+		// A retry whose first answer was lost finds the rules already there.
+		if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(id), IpPermissions: ipPermissions(add)}); err != nil && errorCode(err) != "InvalidPermission.Duplicate" {
 			return providers.ApplyChangeResponse{NewState: current, Diagnostics: apiDiag("authorizing ingress rules of security group "+id, err)}
 		}
 	}
