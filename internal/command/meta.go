@@ -158,15 +158,51 @@ func renderDiags(d Deps, jsonOut bool, cfg *config.Config, diags hcl.Diagnostics
 	if len(diags) == 0 {
 		return
 	}
-	if jsonOut {
-		_ = views.RenderDiagnosticsJSON(d.Streams.Out, diags)
-		return
-	}
 	var files map[string]*hcl.File
 	if cfg != nil {
 		files = cfg.Files
 	}
+	diags, files = relativeNames(d.Cwd, diags, files)
+	if jsonOut {
+		_ = views.RenderDiagnosticsJSON(d.Streams.Out, diags)
+		return
+	}
 	views.RenderDiagnostics(d.Streams.Err, d.Streams, files, diags)
+}
+
+// relativeNames shows file names relative to the working directory, as
+// users typed them (main.hcl, not /home/me/stack/main.hcl). The diagnostics
+// are copied, not changed.
+func relativeNames(cwd string, diags hcl.Diagnostics, files map[string]*hcl.File) (hcl.Diagnostics, map[string]*hcl.File) {
+	rel := func(name string) string {
+		if !filepath.IsAbs(name) || cwd == "" {
+			return name
+		}
+		if r, err := filepath.Rel(cwd, name); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return name
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, dg := range diags {
+		c := *dg
+		if c.Subject != nil {
+			r := *c.Subject
+			r.Filename = rel(r.Filename)
+			c.Subject = &r
+		}
+		if c.Context != nil {
+			r := *c.Context
+			r.Filename = rel(r.Filename)
+			c.Context = &r
+		}
+		out[i] = &c
+	}
+	renamed := make(map[string]*hcl.File, len(files))
+	for name, f := range files {
+		renamed[rel(name)] = f
+	}
+	return out, renamed
 }
 
 func trimUsage(s string) string { return strings.TrimSpace(s) }
