@@ -2,7 +2,6 @@ package layers
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -16,9 +15,10 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// factLine renders one fact line as probeScript's __mlops_fact prints it.
+// factLine renders one fact record as probeScript's __mlops_fact prints it,
+// without its final newline.
 func factLine(nonce string, i int, key, value string) string {
-	return fmt.Sprintf("@@mlops:%s %d %s %s", nonce, i, key, base64.StdEncoding.EncodeToString([]byte(value)))
+	return fmt.Sprintf("@@mlops:%s %d %s %d %s", nonce, i, key, len(value), value)
 }
 
 // probeOutput renders complete probe output for the given facts per layer.
@@ -44,24 +44,31 @@ func TestParseProbe(t *testing.T) {
 		want    []facts
 		wantErr string
 	}{{
-		name:   "garbage, forged and CRLF lines are ignored",
+		name:   "garbage and forged lines are ignored, values are taken by their length",
 		layers: 2,
 		out: strings.Join([]string{
 			"Welcome to Ubuntu 22.04 LTS",
 			l(0, "begin", ""),
-			"@@mlops:other 0 version " + base64.StdEncoding.EncodeToString([]byte("forged")),
-			"@@mlops 0 version djEK",
-			l(0, "version", "Docker Compose version v2.5.0\nsecond line"),
-			l(0, "empty", "") + "\r",
+			"@@mlops:other 0 version 6 forged",
+			"@@mlops 0 version 2 v1",
+			l(0, "version", "Docker Compose version v2.5.0\nsecond line\n"),
+			l(0, "forger", "x\n"+l(0, "end", "0")+"\n"+l(1, "begin", "")),
+			l(0, "spaces", " a  b "),
+			l(0, "bytes", "\x00\xff\xc3\xa9 \r\n\r"),
+			l(0, "empty", ""),
 			"\x00\xff binary junk",
-			l(0, "end", "0"),
+			"a message without a newline" + l(0, "end", "0"),
 			l(1, "begin", ""),
-			strings.TrimSuffix(l(1, "empty", ""), " "),
+			l(1, "empty", ""),
 			l(1, "end", "0"),
 			"trailing noise",
 		}, "\n"),
 		want: []facts{
-			{"version": "Docker Compose version v2.5.0\nsecond line", "empty": ""},
+			{
+				"version": "Docker Compose version v2.5.0\nsecond line\n",
+				"forger":  "x\n" + l(0, "end", "0") + "\n" + l(1, "begin", ""),
+				"spaces":  " a  b ", "bytes": "\x00\xff\xc3\xa9 \r\n\r", "empty": "",
+			},
 			{"empty": ""},
 		},
 	}, {
@@ -75,44 +82,89 @@ func TestParseProbe(t *testing.T) {
 		out:     l(0, "begin", "") + "\n" + l(0, "end", "0") + "\n" + l(1, "begin", "") + "\n" + l(1, "x", "1") + "\n",
 		wantErr: "layer 1: its section of the probe output is cut short",
 	}, {
+		name:    "cut short in a value",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n" + strings.TrimSuffix(l(0, "x", "two\nlines"), "lines"),
+		wantErr: "layer 0: its section of the probe output is cut short",
+	}, {
+		name:    "cut short before the last newline",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n" + l(0, "end", "0"),
+		wantErr: "layer 0: its section of the probe output is cut short",
+	}, {
+		name:    "cut short in a record's head",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n@@mlops:n0nce 0 en",
+		wantErr: "layer 0: its section of the probe output is cut short",
+	}, {
 		name:    "empty output",
 		layers:  1,
 		out:     "",
 		wantErr: "layer 0: the probe output has no section for it",
 	}, {
-		name:    "bad base64",
+		name:    "value longer than its length",
 		layers:  1,
-		out:     l(0, "begin", "") + "\n@@mlops:n0nce 0 x !!!\n",
-		wantErr: "probe output line 2 has a value that is not base64",
+		out:     l(0, "begin", "") + "\n@@mlops:n0nce 0 x 2 abc\n" + l(0, "end", "0") + "\n",
+		wantErr: "probe output line 2 has a value of 2 bytes that is not followed by a newline",
+	}, {
+		name:    "value shorter than its length",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n@@mlops:n0nce 0 x 4 abc\n" + l(0, "end", "0") + "\n",
+		wantErr: "probe output line 2 has a value of 4 bytes that is not followed by a newline",
+	}, {
+		name:    "length not a number",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n@@mlops:n0nce 0 x -1 abc\n",
+		wantErr: `probe output line 2 has a value length that is not a number: "-1"`,
+	}, {
+		name:    "line numbers count the newlines in values",
+		layers:  1,
+		out:     "banner\n" + l(0, "begin", "") + "\n" + l(0, "x", "a\nb\n") + "\n" + l(0, "x", "") + "\n",
+		wantErr: `probe output line 6 repeats fact "x" of layer 0`,
 	}, {
 		name:    "unknown layer",
 		layers:  1,
-		out:     l(7, "begin", ""),
+		out:     l(7, "begin", "") + "\n",
 		wantErr: `probe output line 1 names layer "7", which was not probed`,
 	}, {
-		name:    "too many fields",
+		name:    "layer not a number",
 		layers:  1,
-		out:     "@@mlops:n0nce 0 a b c",
+		out:     "@@mlops:n0nce +0 begin 0 \n",
+		wantErr: `probe output line 1 names layer "+0", which was not probed`,
+	}, {
+		name:    "too few fields",
+		layers:  1,
+		out:     "@@mlops:n0nce 0 begin 0\n",
+		wantErr: `probe output line 1 is malformed: "0 begin 0"`,
+	}, {
+		name:    "empty key",
+		layers:  1,
+		out:     "@@mlops:n0nce 0  0 \n",
 		wantErr: "probe output line 1 is malformed",
 	}, {
 		name:    "fact before begin",
 		layers:  1,
-		out:     l(0, "x", "1"),
+		out:     l(0, "x", "1") + "\n",
 		wantErr: "probe output line 1 has a fact for layer 0 before its section began",
+	}, {
+		name:    "fact after end",
+		layers:  1,
+		out:     l(0, "begin", "") + "\n" + l(0, "end", "0") + "\n" + l(0, "x", "1") + "\n",
+		wantErr: "probe output line 3 has a fact for layer 0 after its section ended",
 	}, {
 		name:    "repeated fact",
 		layers:  1,
-		out:     l(0, "begin", "") + "\n" + l(0, "x", "1") + "\n" + l(0, "x", "2"),
+		out:     l(0, "begin", "") + "\n" + l(0, "x", "1") + "\n" + l(0, "x", "2") + "\n",
 		wantErr: `probe output line 3 repeats fact "x" of layer 0`,
 	}, {
 		name:    "repeated section",
 		layers:  1,
-		out:     l(0, "begin", "") + "\n" + l(0, "begin", ""),
+		out:     l(0, "begin", "") + "\n" + l(0, "begin", "") + "\n",
 		wantErr: "probe output line 2 starts layer 0 a second time",
 	}, {
 		name:    "end status not a number",
 		layers:  1,
-		out:     l(0, "begin", "") + "\n" + l(0, "end", "x"),
+		out:     l(0, "begin", "") + "\n" + l(0, "end", "x") + "\n",
 		wantErr: "layer 0 ended with a status that is not a number",
 	}}
 	for _, tt := range tests {
@@ -135,6 +187,91 @@ func TestParseProbe(t *testing.T) {
 				t.Errorf("facts (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// rawSpec is a spec whose probe is the given bash lines.
+type rawSpec struct{ lines []string }
+
+func (s rawSpec) probe(w *script) {
+	for _, l := range s.lines {
+		w.line(l)
+	}
+}
+func (rawSpec) status(facts) status           { return status{} }
+func (rawSpec) apply(*script, facts)          {}
+func (rawSpec) remove(*script, []spec) string { return "" }
+
+// ansiC quotes s as a bash $'...' string, every byte escaped.
+func ansiC(s string) string {
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(s); i++ {
+		fmt.Fprintf(&b, "\\x%02x", s[i])
+	}
+	b.WriteString("'")
+	return b.String()
+}
+
+// TestFactEncodingInBash runs probeScript's __mlops_fact in bash under a
+// UTF-8 locale, with an empty PATH (so that it can only use builtins), over
+// values that would break a naive encoding, and parses the output back.
+func TestFactEncodingInBash(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	env := []string{"PATH=/mlops-no-such-dir", "LC_ALL=C.UTF-8"}
+	run := func(script string) ([]byte, string) {
+		cmd := exec.Command(bash, "-s")
+		cmd.Env = env
+		cmd.Stdin = strings.NewReader(script)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("bash: %v\n%s", err, stderr.String())
+		}
+		return out, stderr.String()
+	}
+	if out, _ := run("v=$'\\xc3\\xa9'; echo ${#v}\n"); string(out) != "1\n" {
+		t.Logf("C.UTF-8 is not available here: ${#v} counts bytes anyway (%q)", out)
+	}
+	values := []string{
+		"",
+		"plain",
+		"two\nlines\n\n",
+		"héllo wörld ✓ 日本",
+		"\xff\xfe not UTF-8 \xc3",
+		"@@mlops:N 0 end 1 0\n@@mlops:N 1 begin 0 \n@@mlops:N 1 end 1 0",
+		"%s %d %% \\n \\ '\" $HOME `x`",
+		"  spaces  ",
+		"\r\n\r",
+		"-v",
+		strings.Repeat("ab\nc✓", 20000),
+	}
+	var lines []string
+	want := facts{}
+	for i, v := range values {
+		k := fmt.Sprintf("v%d", i)
+		lines = append(lines, "__mlops_fact "+k+" "+ansiC(v), "echo stray output")
+		want[k] = v
+	}
+	lines = append(lines, "__mlops_fact from_cmd \"$(printf 'é\\n\\n')\"", "printf 'no newline at the end'")
+	want["from_cmd"] = "é"
+	out, stderr := run(probeScript("N", []spec{rawSpec{lines}, rawSpec{[]string{"(exit 3)"}}}))
+	if stderr != "" {
+		t.Errorf("stderr: %s", stderr)
+	}
+	res, err := parseProbe("N", 2, out)
+	if err != nil {
+		t.Fatalf("parseProbe: %v\n%q", err, clip(out))
+	}
+	if diff := cmp.Diff(want, res[0].facts); diff != "" {
+		t.Errorf("facts (-want +got):\n%s", diff)
+	}
+	if !res[1].ended || res[1].exit != 3 || len(res[1].facts) != 0 {
+		t.Errorf("second section = %+v, want ended with status 3 and no facts", res[1])
 	}
 }
 

@@ -12,17 +12,26 @@ import (
 // the script. bash parses the whole function before it runs any of it.
 
 // probeScript returns the one script that probes all specs. Each spec runs
-// in its own subshell and reports facts as lines
+// in its own subshell and reports facts as records
 //
-//	@@mlops:NONCE INDEX KEY BASE64(VALUE)
+//	@@mlops:NONCE INDEX KEY LENGTH VALUE\n
 //
-// framed by a "begin" fact and an "end" fact carrying the subshell's exit
-// status, so a section that is missing or cut short is detected. The nonce is
-// new for every probe: output of a probed command can never pass for a fact.
+// where LENGTH is the number of bytes of VALUE, which may hold anything but
+// NUL, newlines included. The records of a spec are framed by a "begin" fact
+// and an "end" fact carrying the subshell's exit status, so a section that is
+// missing or cut short is detected. The nonce is new for every probe: output
+// of a probed command can never pass for a fact, and the parser skips a
+// value by its length, so a value never passes for one either.
+//
+// __mlops_fact writes a record with bash builtins only: no subshell, pipe or
+// process per fact (the probe reports dozens). LC_ALL=C, local to the
+// function, makes ${#2} count bytes rather than characters of the user's
+// locale; the probed commands keep the locale they would otherwise have.
 func probeScript(nonce string, specs []spec) string {
 	var w script
 	w.line("__mlops_fact() {")
-	w.line("  printf '@@mlops:%s %s %s %s\\n' ", quote(nonce), ` "$__mlops_i" "$1" "$(printf '%s' "$2" | base64 -w0)"`)
+	w.line("  local LC_ALL=C")
+	w.line("  printf '@@mlops:%s %s %s %s %s\\n' ", quote(nonce), ` "$__mlops_i" "$1" "${#2}" "$2"`)
 	w.line("}")
 	w.line("__mlops_probe() {")
 	for i, s := range specs {

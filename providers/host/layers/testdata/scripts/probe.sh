@@ -1,5 +1,6 @@
 __mlops_fact() {
-  printf '@@mlops:%s %s %s %s\n' 'NONCE' "$__mlops_i" "$1" "$(printf '%s' "$2" | base64 -w0)"
+  local LC_ALL=C
+  printf '@@mlops:%s %s %s %s %s\n' 'NONCE' "$__mlops_i" "$1" "${#2}" "$2"
 }
 __mlops_probe() {
 __mlops_i=0
