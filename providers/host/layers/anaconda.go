@@ -38,8 +38,8 @@ type anacondaSpec struct {
 
 func (s *anacondaSpec) probe(w *script) {
 	w.line("p=", shPath(s.prefix))
-	w.fact("exists", `"$([ -e "$p" ] && echo 1)"`)
-	w.fact("conda", `"$([ -x "$p/bin/conda" ] && echo 1)"`)
+	w.flag("exists", `[ -e "$p" ]`)
+	w.flag("conda", `[ -x "$p/bin/conda" ]`)
 	w.line(`if [ -x "$p/bin/conda" ]; then`)
 	w.line(`  __mlops_fact version "$(timeout 60 "$p/bin/conda" --version 2>&1 | head -n 1)"`)
 	w.line(`  __mlops_fact runs "$(timeout 60 "$p/bin/conda" --version >/dev/null 2>&1 && echo 1)"`)

@@ -85,8 +85,8 @@ var anyVersionRe = regexp.MustCompile(`v?[0-9]+(\.[0-9A-Za-z]+)+`)
 
 func (s *composeSpec) probe(w *script) {
 	w.line("b=", shPath(s.binary()))
-	w.fact("exists", `"$([ -e "$b" ] && echo 1)"`)
-	w.fact("exec", `"$([ -f "$b" ] && [ -x "$b" ] && echo 1)"`)
+	w.flag("exists", `[ -e "$b" ]`)
+	w.flag("exec", `[ -f "$b" ] && [ -x "$b" ]`)
 	w.line(`if [ -f "$b" ] && [ -x "$b" ]; then`)
 	w.line(`  __mlops_fact version "$(timeout 30 "$b" --version 2>&1 | head -n 3)"`)
 	if s.sha256 != "" {

@@ -41,7 +41,7 @@ func (s *dockerSpec) probe(w *script) {
 	probeDpkg(w, "pkg", name)
 	for j, u := range s.users {
 		k := strconv.Itoa(j)
-		w.fact("exists."+k, `"$(id -u `+quote(u)+` >/dev/null 2>&1 && echo 1)"`)
+		w.flag("exists."+k, `id -u `+quote(u)+` >/dev/null 2>&1`)
 		w.fact("groups."+k, `"$(id -nG `+quote(u)+` 2>/dev/null)"`)
 	}
 }

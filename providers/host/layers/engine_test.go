@@ -284,3 +284,24 @@ func TestScriptsGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeForksOnlyForCommands: the probe script starts a process only to
+// run a command that is not a bash builtin. Facts are written by printf
+// (no base64, no pipe) and a test builtin is not wrapped in $(...).
+func TestProbeForksOnlyForCommands(t *testing.T) {
+	var specs []spec
+	for _, l := range goldenLayers() {
+		s, err := decode(l.Kind, l.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, s)
+	}
+	for i, line := range strings.Split(probeScript("NONCE", specs), "\n") {
+		for _, bad := range []string{"base64", `"$([`} {
+			if strings.Contains(line, bad) {
+				t.Errorf("probe script line %d has %q: %s", i+1, bad, line)
+			}
+		}
+	}
+}

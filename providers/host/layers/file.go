@@ -49,17 +49,19 @@ type fileSpec struct {
 
 func (s *fileSpec) probe(w *script) {
 	w.line("f=", shPath(s.dest))
-	w.fact("exists", `"$([ -e "$f" ] && echo 1)"`)
-	w.fact("regular", `"$([ -f "$f" ] && echo 1)"`)
+	w.flag("exists", `[ -e "$f" ]`)
+	w.flag("regular", `[ -f "$f" ]`)
 	w.fact("mode", `"$(stat -L -c %a -- "$f" 2>/dev/null)"`)
 	// A file the SSH user cannot read (a root-owned 0600 file in /etc) is
 	// read with sudo -n when that works without a password: still read-only.
 	w.line(`if [ -f "$f" ] && [ -r "$f" ]; then`)
 	w.line(`  __mlops_fact readable 1`)
-	w.line(`  __mlops_fact sum "$(sha256sum <"$f" | cut -d' ' -f1)"`)
+	w.line(`  sum=$(sha256sum <"$f")`)
+	w.line(`  __mlops_fact sum "${sum%% *}"`)
 	w.line(`elif [ -f "$f" ] && sudo -n true >/dev/null 2>&1; then`)
 	w.line(`  __mlops_fact readable 1`)
-	w.line(`  __mlops_fact sum "$(sudo -n cat -- "$f" | sha256sum | cut -d' ' -f1)"`)
+	w.line(`  sum=$(sudo -n cat -- "$f" | sha256sum)`)
+	w.line(`  __mlops_fact sum "${sum%% *}"`)
 	w.line(`fi`)
 }
 

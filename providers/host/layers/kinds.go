@@ -72,6 +72,13 @@ func (w *script) echo(msg string) { w.line("echo ", quote(msg)) }
 // fact writes a line that reports a fact whose value is the bash expression expr.
 func (w *script) fact(key, expr string) { w.line("__mlops_fact ", key, " ", expr) }
 
+// flag writes a line that reports a fact that is "1" when the bash command
+// cond succeeds, else "". cond runs in the probe's shell, not in a command
+// substitution, so a test builtin costs no process; it must print nothing.
+func (w *script) flag(key, cond string) {
+	w.line("if ", cond, "; then __mlops_fact ", key, " 1; else __mlops_fact ", key, " ''; fi")
+}
+
 // aptGet writes the apt-get command with args (already quoted), preceded
 // the first time by the preparation apt needs on a fresh machine.
 func (w *script) aptGet(args ...string) {

@@ -15,8 +15,8 @@ __mlops_i=1
 (
 __mlops_fact begin ''
 p="$HOME"/'anaconda3'
-__mlops_fact exists "$([ -e "$p" ] && echo 1)"
-__mlops_fact conda "$([ -x "$p/bin/conda" ] && echo 1)"
+if [ -e "$p" ]; then __mlops_fact exists 1; else __mlops_fact exists ''; fi
+if [ -x "$p/bin/conda" ]; then __mlops_fact conda 1; else __mlops_fact conda ''; fi
 if [ -x "$p/bin/conda" ]; then
   __mlops_fact version "$(timeout 60 "$p/bin/conda" --version 2>&1 | head -n 1)"
   __mlops_fact runs "$(timeout 60 "$p/bin/conda" --version >/dev/null 2>&1 && echo 1)"
@@ -27,9 +27,9 @@ __mlops_i=2
 (
 __mlops_fact begin ''
 __mlops_fact pkg "$(dpkg-query -W -f='${Status}|${Version}' 'docker.io' 2>/dev/null)"
-__mlops_fact exists.0 "$(id -u 'ubuntu' >/dev/null 2>&1 && echo 1)"
+if id -u 'ubuntu' >/dev/null 2>&1; then __mlops_fact exists.0 1; else __mlops_fact exists.0 ''; fi
 __mlops_fact groups.0 "$(id -nG 'ubuntu' 2>/dev/null)"
-__mlops_fact exists.1 "$(id -u 'alice' >/dev/null 2>&1 && echo 1)"
+if id -u 'alice' >/dev/null 2>&1; then __mlops_fact exists.1 1; else __mlops_fact exists.1 ''; fi
 __mlops_fact groups.1 "$(id -nG 'alice' 2>/dev/null)"
 ) </dev/null
 __mlops_fact end "$?"
@@ -37,8 +37,8 @@ __mlops_i=3
 (
 __mlops_fact begin ''
 b="$HOME"/'soft/docker-compose'
-__mlops_fact exists "$([ -e "$b" ] && echo 1)"
-__mlops_fact exec "$([ -f "$b" ] && [ -x "$b" ] && echo 1)"
+if [ -e "$b" ]; then __mlops_fact exists 1; else __mlops_fact exists ''; fi
+if [ -f "$b" ] && [ -x "$b" ]; then __mlops_fact exec 1; else __mlops_fact exec ''; fi
 if [ -f "$b" ] && [ -x "$b" ]; then
   __mlops_fact version "$(timeout 30 "$b" --version 2>&1 | head -n 3)"
   __mlops_fact sum "$(sha256sum <"$b" 2>/dev/null | cut -d' ' -f1)"
@@ -50,15 +50,17 @@ __mlops_i=4
 (
 __mlops_fact begin ''
 f="$HOME"/'.config/mlops/env'
-__mlops_fact exists "$([ -e "$f" ] && echo 1)"
-__mlops_fact regular "$([ -f "$f" ] && echo 1)"
+if [ -e "$f" ]; then __mlops_fact exists 1; else __mlops_fact exists ''; fi
+if [ -f "$f" ]; then __mlops_fact regular 1; else __mlops_fact regular ''; fi
 __mlops_fact mode "$(stat -L -c %a -- "$f" 2>/dev/null)"
 if [ -f "$f" ] && [ -r "$f" ]; then
   __mlops_fact readable 1
-  __mlops_fact sum "$(sha256sum <"$f" | cut -d' ' -f1)"
+  sum=$(sha256sum <"$f")
+  __mlops_fact sum "${sum%% *}"
 elif [ -f "$f" ] && sudo -n true >/dev/null 2>&1; then
   __mlops_fact readable 1
-  __mlops_fact sum "$(sudo -n cat -- "$f" | sha256sum | cut -d' ' -f1)"
+  sum=$(sudo -n cat -- "$f" | sha256sum)
+  __mlops_fact sum "${sum%% *}"
 fi
 ) </dev/null
 __mlops_fact end "$?"
