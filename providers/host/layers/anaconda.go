@@ -40,9 +40,12 @@ func (s *anacondaSpec) probe(w *script) {
 	w.line("p=", shPath(s.prefix))
 	w.flag("exists", `[ -e "$p" ]`)
 	w.flag("conda", `[ -x "$p/bin/conda" ]`)
+	// One run of conda gives both facts: the real conda is a Python program
+	// that takes up to a second to start.
 	w.line(`if [ -x "$p/bin/conda" ]; then`)
-	w.line(`  __mlops_fact version "$(timeout 60 "$p/bin/conda" --version 2>&1 | head -n 1)"`)
-	w.line(`  __mlops_fact runs "$(timeout 60 "$p/bin/conda" --version >/dev/null 2>&1 && echo 1)"`)
+	w.line(`  if v=$(timeout 60 "$p/bin/conda" --version 2>&1); then r=1; else r=; fi`)
+	w.line(`  __mlops_fact version "${v%%$'\n'*}"`)
+	w.line(`  __mlops_fact runs "$r"`)
 	w.line(`fi`)
 }
 

@@ -2,7 +2,10 @@ package layers
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -181,9 +184,14 @@ func TestLocalDrift(t *testing.T) {
 		{"binary deleted", `rm ~/soft/docker-compose`, []probeView{
 			{Present: true, Reasons: []string{"~/soft/docker-compose missing"}}, satisfied, satisfied}},
 		{"old binary", `cp ~/old ~/soft/docker-compose && cp ~/old ~/'other bin'/docker-compose`, []probeView{
-			{Present: true, Reasons: []string{"~/soft/docker-compose differs from sha256 " + d.SHA256(testworld.DownloadCompose)[:12] + "...", "docker_compose version 1.29.2 -> v2.5.0"}},
+			{Present: true, Reasons: []string{"docker_compose version 1.29.2 -> v2.5.0"}},
 			satisfied,
 			{Present: true, Reasons: []string{"docker_compose version 1.29.2 -> v2.5.0"}}}},
+		// The right version, other bytes: only the sha256 tells, and only
+		// where one is configured.
+		{"same version, other binary", `printf '#!/bin/sh\necho "Docker Compose version v2.5.0"\n' | tee ~/soft/docker-compose >~/'other bin'/docker-compose`, []probeView{
+			{Present: true, Reasons: []string{"~/soft/docker-compose differs from sha256 " + d.SHA256(testworld.DownloadCompose)[:12] + "..."}},
+			satisfied, satisfied}},
 		{"not executable", `chmod -x ~/soft/docker-compose`, []probeView{
 			{Present: true, Reasons: []string{"~/soft/docker-compose is not an executable file"}}, satisfied, satisfied}},
 		{"PATH line removed", `sed -i '/mlops/d' ~/.bashrc`, []probeView{
@@ -398,5 +406,76 @@ func TestLocalStdinIsNotTheScript(t *testing.T) {
 	mustConverge(t, r, &events{}, layers, nil)
 	if diff := cmp.Diff([]probeView{{Satisfied: true}, satisfied}, probe(t, r, layers)); diff != "" {
 		t.Errorf("probe after converge (-want +got):\n%s", diff)
+	}
+}
+
+// TestLocalProbeRunsToolsOnce: the anaconda probe runs conda once for both
+// its version and whether it runs; the docker_compose probe hashes the
+// binary only when it reports the wanted version and a sha256 is set.
+func TestLocalProbeRunsToolsOnce(t *testing.T) {
+	t.Parallel()
+	r := newLocalRunner(t)
+	tool := func(path, output string, exit int) {
+		t.Helper()
+		script := fmt.Sprintf("#!/bin/sh\necho run >>\"$HOME/%s.log\"\necho %s\nexit %d\n", filepath.Base(path), quote(output), exit)
+		if err := os.MkdirAll(filepath.Dir(r.path(path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(r.path(path), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := func(name string) int {
+		b, _ := os.ReadFile(r.path("~/" + name + ".log"))
+		_ = os.Remove(r.path("~/" + name + ".log"))
+		return strings.Count(string(b), "run\n")
+	}
+	conda := layer("conda", "anaconda", layerConfig("anaconda", map[string]cty.Value{"installer": cty.StringVal("https://example.com/a.sh")}))
+	tool("~/anaconda3/bin/conda", "conda 4.12.0\nsecond line", 0)
+	if got := probe(t, r, []providers.Layer{conda}); !got[0].Satisfied || runs("conda") != 1 {
+		t.Errorf("working conda: probe = %+v, want satisfied after one run", got)
+	}
+	tool("~/anaconda3/bin/conda", "Traceback: boom", 1)
+	want := []probeView{{Present: true, Reasons: []string{"~/anaconda3/bin/conda --version fails: Traceback: boom"}}}
+	if diff := cmp.Diff(want, probe(t, r, []providers.Layer{conda})); diff != "" || runs("conda") != 1 {
+		t.Errorf("broken conda (-want +got):\n%s", diff)
+	}
+
+	// The stand-in's sum is the sha256 of these bytes.
+	tool("~/soft/docker-compose", "Docker Compose version v2.5.0", 0)
+	b, err := os.ReadFile(r.path("~/soft/docker-compose"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(b))
+	facts := func(version, sha string) facts {
+		t.Helper()
+		s, err := decode("docker_compose", composeConfig(version, "https://example.com/c", sha, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, diags := (&Engine{}).probe(context.Background(), r, []providers.Layer{layer("c", "docker_compose", cty.NilVal)}, []spec{s})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if n := runs("docker-compose"); n != 1 {
+			t.Errorf("docker-compose ran %d times, want 1", n)
+		}
+		return res[0].facts
+	}
+	for _, tt := range []struct {
+		version, sha string
+		hashed       bool
+	}{
+		{"v2.5.0", sum, true},
+		{"v2.5.0", strings.Repeat("0", 64), true},
+		{"v2.6.0", sum, false},
+		{"v2.5.0", "", false},
+	} {
+		f := facts(tt.version, tt.sha)
+		got, hashed := f["sum"]
+		if hashed != tt.hashed || hashed && got != sum {
+			t.Errorf("version %s, sha256 %.8s: sum fact %q (reported: %v), want reported: %v", tt.version, tt.sha, got, hashed, tt.hashed)
+		}
 	}
 }

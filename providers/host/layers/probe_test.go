@@ -422,3 +422,23 @@ func TestDockerStatus(t *testing.T) {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
 }
+
+func TestComposeStatus(t *testing.T) {
+	sum := strings.Repeat("a", 64)
+	s := &composeSpec{version: "v2.5.0", dir: "~/soft", sha256: sum}
+	differs := "~/soft/docker-compose differs from sha256 aaaaaaaaaaaa..."
+	for _, tt := range []struct {
+		name string
+		f    facts
+		want []string
+	}{
+		{"right version and sum", facts{"exists": "1", "exec": "1", "version": "Docker Compose version v2.5.0", "sum": sum}, nil},
+		{"right version, other sum", facts{"exists": "1", "exec": "1", "version": "Docker Compose version v2.5.0", "sum": "b"}, []string{differs}},
+		{"other version, not hashed", facts{"exists": "1", "exec": "1", "version": "docker-compose version 1.29.2"}, []string{"docker_compose version 1.29.2 -> v2.5.0"}},
+		{"right version, not hashed", facts{"exists": "1", "exec": "1", "version": "Docker Compose version v2.5.0"}, []string{differs}},
+	} {
+		if got := s.binaryReasons(tt.f); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: reasons %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

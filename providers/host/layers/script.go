@@ -33,6 +33,12 @@ func probeScript(nonce string, specs []spec) string {
 	w.line("  local LC_ALL=C")
 	w.line("  printf '@@mlops:%s %s %s %s %s\\n' ", quote(nonce), ` "$__mlops_i" "$1" "${#2}" "$2"`)
 	w.line("}")
+	// __mlops_match STRING ERE matches bytes, as Go's regexp does on ASCII
+	// patterns, whatever the user's locale.
+	w.line("__mlops_match() {")
+	w.line("  local LC_ALL=C")
+	w.line(`  [[ $1 =~ $2 ]]`)
+	w.line("}")
 	w.line("__mlops_probe() {")
 	for i, s := range specs {
 		idx := strconv.Itoa(i)

@@ -2,6 +2,10 @@ __mlops_fact() {
   local LC_ALL=C
   printf '@@mlops:%s %s %s %s %s\n' 'NONCE' "$__mlops_i" "$1" "${#2}" "$2"
 }
+__mlops_match() {
+  local LC_ALL=C
+  [[ $1 =~ $2 ]]
+}
 __mlops_probe() {
 __mlops_i=0
 (
@@ -18,8 +22,9 @@ p="$HOME"/'anaconda3'
 if [ -e "$p" ]; then __mlops_fact exists 1; else __mlops_fact exists ''; fi
 if [ -x "$p/bin/conda" ]; then __mlops_fact conda 1; else __mlops_fact conda ''; fi
 if [ -x "$p/bin/conda" ]; then
-  __mlops_fact version "$(timeout 60 "$p/bin/conda" --version 2>&1 | head -n 1)"
-  __mlops_fact runs "$(timeout 60 "$p/bin/conda" --version >/dev/null 2>&1 && echo 1)"
+  if v=$(timeout 60 "$p/bin/conda" --version 2>&1); then r=1; else r=; fi
+  __mlops_fact version "${v%%$'\n'*}"
+  __mlops_fact runs "$r"
 fi
 ) </dev/null
 __mlops_fact end "$?"
@@ -40,8 +45,12 @@ b="$HOME"/'soft/docker-compose'
 if [ -e "$b" ]; then __mlops_fact exists 1; else __mlops_fact exists ''; fi
 if [ -f "$b" ] && [ -x "$b" ]; then __mlops_fact exec 1; else __mlops_fact exec ''; fi
 if [ -f "$b" ] && [ -x "$b" ]; then
-  __mlops_fact version "$(timeout 30 "$b" --version 2>&1 | head -n 3)"
-  __mlops_fact sum "$(sha256sum <"$b" 2>/dev/null | cut -d' ' -f1)"
+  v=$(timeout 30 "$b" --version 2>&1 | head -n 3)
+  __mlops_fact version "$v"
+  if __mlops_match "$v" '(^|[^0-9A-Za-z.])v?2\.5\.0([^0-9A-Za-z.]|$)'; then
+    sum=$(sha256sum <"$b" 2>/dev/null)
+    __mlops_fact sum "${sum%% *}"
+  fi
 fi
 __mlops_fact pathlines "$(grep -F -- '# mlops: docker_compose PATH' "$HOME/.bashrc" 2>/dev/null)"
 ) </dev/null
