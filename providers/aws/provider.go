@@ -255,7 +255,10 @@ func (p *Provider) ReadDataSource(ctx context.Context, req providers.ReadDataSou
 		"The aws provider has no data source %s.", req.Addr.Type)}
 }
 
-// Refresh implements providers.Provider: one describe call per resource type.
+// Refresh implements providers.Provider: one describe call per resource
+// type, the types read at the same time (they are independent; the
+// instances' DescribeVolumes follows their DescribeInstances). Diagnostics
+// come in the fixed order of refreshTypes.
 func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) providers.RefreshResponse {
 	states := make([]cty.Value, len(req.Resources))
 	byType := map[string][]int{}
@@ -263,41 +266,57 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) pr
 		states[i] = r.State
 		byType[r.Addr.Type] = append(byType[r.Addr.Type], i)
 	}
-	var diags hcl.Diagnostics
-	for _, typ := range []string{"aws_key_pair", "aws_security_group", "aws_instance", "aws_eip"} {
-		idx := byType[typ]
+	type result struct {
+		idx   []int // of the resources of the type in req.Resources
+		got   []cty.Value
+		diags hcl.Diagnostics
+	}
+	results := make([]result, len(refreshTypes))
+	var wg sync.WaitGroup
+	for t, typ := range refreshTypes {
+		idx := byType[typ.name]
 		if len(idx) == 0 {
 			continue
 		}
-		delete(byType, typ)
+		delete(byType, typ.name)
+		results[t].idx = idx
 		objs := make([]providers.ResourceObject, len(idx))
 		for j, i := range idx {
 			objs[j] = req.Resources[i]
 		}
-		var got []cty.Value
-		var d hcl.Diagnostics
-		switch typ {
-		case "aws_key_pair":
-			got, d = p.refreshKeyPairs(ctx, objs)
-		case "aws_security_group":
-			got, d = p.refreshSecurityGroups(ctx, objs)
-		case "aws_instance":
-			got, d = p.refreshInstances(ctx, objs)
-		case "aws_eip":
-			got, d = p.refreshEIPs(ctx, objs)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[t].got, results[t].diags = typ.refresh(p, ctx, objs)
+		}()
+	}
+	wg.Wait()
+	var diags hcl.Diagnostics
+	for _, r := range results {
+		diags = append(diags, r.diags...)
+		if r.idx == nil || r.diags.HasErrors() {
+			continue // not refreshed, or failed: keep the recorded states
 		}
-		diags = append(diags, d...)
-		if d.HasErrors() {
-			continue // keep the recorded states
-		}
-		for j, i := range idx {
-			states[i] = got[j]
+		for j, i := range r.idx {
+			states[i] = r.got[j]
 		}
 	}
 	for typ := range byType {
 		diags = append(diags, providers.ErrorDiag("Unknown resource type", "The aws provider has no resource type %s.", typ)...)
 	}
 	return providers.RefreshResponse{States: states, Diagnostics: diags}
+}
+
+// refreshTypes are the resource types Refresh reads, in the order of its
+// diagnostics.
+var refreshTypes = []struct {
+	name    string
+	refresh func(p *Provider, ctx context.Context, objs []providers.ResourceObject) ([]cty.Value, hcl.Diagnostics)
+}{
+	{"aws_key_pair", (*Provider).refreshKeyPairs},
+	{"aws_security_group", (*Provider).refreshSecurityGroups},
+	{"aws_instance", (*Provider).refreshInstances},
+	{"aws_eip", (*Provider).refreshEIPs},
 }
 
 // PlanChange implements providers.Provider.
