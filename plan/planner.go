@@ -117,9 +117,56 @@ type Refreshed struct {
 	Values map[addrs.Resource]cty.Value
 	// Gone lists recorded resources that no longer exist.
 	Gone map[addrs.Resource]bool
+
+	// data holds the data source reads started with the refresh, for Plan.
+	data map[addrs.Resource]*dataRead
 }
 
-// Refresh reads every recorded managed resource, one batched call per provider.
+// dataRead is a data source read started before Plan needs it.
+type dataRead struct {
+	config cty.Value // what it was read with
+	done   chan struct{}
+	resp   providers.ReadDataSourceResponse // set when done is closed
+}
+
+// startDataReads starts reading, in the background, every data source whose
+// configuration depends on no resource (variables and locals only: known
+// before anything is refreshed), at most parallelism at a time. Plan then
+// takes the answer instead of reading after the refresh: the lookups overlap
+// the refresh's API calls. A data source that cannot be evaluated now is
+// left to Plan, which reports its problems.
+func (e *Engine) startDataReads(ctx context.Context) map[addrs.Resource]*dataRead {
+	reads := map[addrs.Resource]*dataRead{}
+	sem := make(chan struct{}, e.parallelism())
+	for addr, cr := range e.Config.Resources {
+		if addr.Mode != addrs.Data || len(cr.DependsOn) > 0 {
+			continue
+		}
+		prov, ok := e.Providers.ForType(addr.Type)
+		if !ok {
+			continue
+		}
+		cfg, diags := e.Config.EvalResource(addr, nil)
+		if diags.HasErrors() || !cfg.IsWhollyKnown() {
+			continue
+		}
+		r := &dataRead{config: cfg, done: make(chan struct{})}
+		reads[addr] = r
+		go func() {
+			defer close(r.done)
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r.resp = prov.ReadDataSource(ctx, providers.ReadDataSourceRequest{Addr: addr, Config: cfg})
+		}()
+	}
+	return reads
+}
+
+// Refresh reads every recorded managed resource, one batched call per
+// provider, the providers at the same time. Unless skip, it also starts
+// reading the data sources that depend on no resource (see startDataReads),
+// which Plan then uses: a destroy plan, which reads no data source, leaves
+// them unused.
 func (e *Engine) Refresh(ctx context.Context, st *state.State, skip bool) (*Refreshed, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	out := &Refreshed{State: st.DeepCopy(), Values: map[addrs.Resource]cty.Value{}, Gone: map[addrs.Resource]bool{}}
@@ -150,6 +197,9 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, skip bool) (*Refr
 	}
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	if len(byProvider) > 0 {
+		out.data = e.startDataReads(ctx)
 	}
 	names := make([]string, 0, len(byProvider))
 	for n := range byProvider {
@@ -257,7 +307,13 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 				vals[addr] = cty.UnknownVal(rs.ImpliedType())
 				continue
 			}
-			resp := prov.ReadDataSource(ctx, providers.ReadDataSourceRequest{Addr: addr, Config: cfgVal})
+			var resp providers.ReadDataSourceResponse
+			if r := ref.data[addr]; r != nil && r.config.RawEquals(cfgVal) {
+				<-r.done
+				resp = r.resp
+			} else {
+				resp = prov.ReadDataSource(ctx, providers.ReadDataSourceRequest{Addr: addr, Config: cfgVal})
+			}
 			diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
 			if !resp.Diagnostics.HasErrors() {
 				vals[addr] = resp.State
