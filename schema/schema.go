@@ -7,6 +7,7 @@ package schema
 
 import (
 	"sort"
+	"sync"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -53,15 +54,27 @@ type NestedBlock struct {
 	ForceNew bool
 }
 
-// Block describes the body of a block: attributes and nested blocks.
+// Block describes the body of a block: attributes and nested blocks. A Block
+// must not be changed once ImpliedType has been called (it keeps the type),
+// nor copied: share it by pointer.
 type Block struct {
 	Attributes  map[string]*Attribute
 	BlockTypes  map[string]*NestedBlock
 	Description string
+
+	implied     sync.Once
+	impliedType cty.Type
 }
 
-// ImpliedType is the cty object type of a value conforming to the block.
+// ImpliedType is the cty object type of a value conforming to the block. It
+// is computed on the first call and kept: evaluation and planning ask for it
+// for every value they build. Safe for concurrent use.
 func (b *Block) ImpliedType() cty.Type {
+	b.implied.Do(func() { b.impliedType = b.impliedTypeNow() })
+	return b.impliedType
+}
+
+func (b *Block) impliedTypeNow() cty.Type {
 	atys := map[string]cty.Type{}
 	for n, a := range b.Attributes {
 		atys[n] = a.Type

@@ -40,11 +40,10 @@ func Reference() string {
 	section("resource", sortedKeys(s.Resources), func(n string) *schema.Block { return &s.Resources[n].Block })
 	section("layer", sortedKeys(s.Layers), func(n string) *schema.Block {
 		l := s.Layers[n]
-		bl := l.Block
-		if bl.Description == "" {
-			bl.Description = l.Description
+		if l.Block.Description != "" {
+			return &l.Block
 		}
-		return &bl
+		return &schema.Block{Attributes: l.Attributes, BlockTypes: l.BlockTypes, Description: l.Description}
 	})
 	return b.String()
 }
