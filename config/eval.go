@@ -36,13 +36,12 @@ type evaluator struct {
 // scope is one evaluation: the resource values it was given and the locals
 // computed so far. Locals are evaluated when first needed, once per scope.
 type scope struct {
-	c         *Config
-	vals      Values
-	locals    map[string]cty.Value
-	busy      map[string]bool
-	diags     hcl.Diagnostics // problems of the locals evaluated
-	vars      cty.Value
-	resources map[string]cty.Value
+	c      *Config
+	vals   Values
+	locals map[string]cty.Value
+	busy   map[string]bool
+	diags  hcl.Diagnostics // problems of the locals evaluated
+	vars   cty.Value
 }
 
 func (c *Config) newScope(vals Values) *scope {
@@ -53,9 +52,9 @@ func (c *Config) newScope(vals Values) *scope {
 }
 
 // context builds the evaluation context for expressions with the given
-// references: all variables, the locals they need, every resource and data
-// source (its value in vals, or unknown), path.module, and self when it is
-// not cty.NilVal.
+// references: all variables, the locals they need, the resources and data
+// sources they refer to (each its value in vals, or unknown), path.module,
+// and self when it is not cty.NilVal.
 func (s *scope) context(travs []hcl.Traversal, self cty.Value) *hcl.EvalContext {
 	if s.vars == cty.NilVal {
 		vars := map[string]cty.Value{}
@@ -68,9 +67,6 @@ func (s *scope) context(travs []hcl.Traversal, self cty.Value) *hcl.EvalContext 
 		}
 		s.vars = cty.ObjectVal(vars)
 	}
-	if s.resources == nil {
-		s.resources = s.resourceValues()
-	}
 	locals := map[string]cty.Value{}
 	for _, t := range travs {
 		if t.RootName() != "local" {
@@ -80,10 +76,7 @@ func (s *scope) context(travs []hcl.Traversal, self cty.Value) *hcl.EvalContext 
 			locals[name] = s.local(name)
 		}
 	}
-	vars := make(map[string]cty.Value, len(s.resources)+5)
-	for k, v := range s.resources {
-		vars[k] = v
-	}
+	vars := s.resourceValues(travs)
 	vars["var"] = s.vars
 	vars["local"] = cty.ObjectVal(locals)
 	vars["path"] = cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(s.c.Dir)})
@@ -93,30 +86,52 @@ func (s *scope) context(travs []hcl.Traversal, self cty.Value) *hcl.EvalContext 
 	return &hcl.EvalContext{Variables: vars, Functions: s.c.eval.funcs}
 }
 
-// resourceValues builds the root objects for resources: one per managed
-// resource type (TYPE.NAME) and "data" (data.TYPE.NAME).
-func (s *scope) resourceValues() map[string]cty.Value {
-	managed := map[string]map[string]cty.Value{}
-	data := map[string]map[string]cty.Value{}
-	for addr, r := range s.c.Resources {
+// resourceValues builds the root objects for the resources that travs refer
+// to: TYPE for managed resources (TYPE.NAME) and "data" for data sources
+// (data.TYPE.NAME), each holding only the resources referenced. Building
+// every resource's value for every expression made evaluating a
+// configuration quadratic in its number of resources. References of another
+// form, or to undeclared resources, were reported at load and their
+// expressions are never evaluated: they are left out.
+func (s *scope) resourceValues(travs []hcl.Traversal) map[string]cty.Value {
+	managed, data := map[string]map[string]cty.Value{}, map[string]map[string]cty.Value{}
+	for _, t := range travs {
+		addr := addrs.Resource{Mode: addrs.Managed, Type: t.RootName()}
+		m, i := managed, 1
+		switch addr.Type {
+		case "var", "local", "path", "self":
+			continue
+		case "data":
+			typ, _, ok := step(t, 1)
+			if !ok {
+				continue
+			}
+			addr.Mode, addr.Type = addrs.Data, typ
+			m, i = data, 2
+		}
+		name, _, ok := step(t, i)
+		if !ok {
+			continue
+		}
+		addr.Name = name
+		r := s.c.Resources[addr]
+		if r == nil {
+			continue
+		}
 		v, ok := s.vals[addr]
 		if !ok || v == cty.NilVal {
 			v = cty.UnknownVal(r.Schema.ImpliedType())
-		}
-		m := managed
-		if addr.Mode == addrs.Data {
-			m = data
 		}
 		if m[addr.Type] == nil {
 			m[addr.Type] = map[string]cty.Value{}
 		}
 		m[addr.Type][addr.Name] = v
 	}
-	out := map[string]cty.Value{}
+	out := make(map[string]cty.Value, len(managed)+5)
 	for typ, names := range managed {
 		out[typ] = cty.ObjectVal(names)
 	}
-	dataTypes := map[string]cty.Value{}
+	dataTypes := make(map[string]cty.Value, len(data))
 	for typ, names := range data {
 		dataTypes[typ] = cty.ObjectVal(names)
 	}

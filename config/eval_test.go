@@ -1,8 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -496,5 +499,86 @@ func TestFunctions(t *testing.T) {
 		if !got.RawEquals(tt.want) && !(got.Type() == cty.Number && got.Equals(tt.want).True()) {
 			t.Errorf("%s = %#v, want %#v", tt.expr, got, tt.want)
 		}
+	}
+}
+
+// TestEvalReferencesSeeOnlyWhatTheyName: an expression sees the value of
+// each resource it refers to (dot or index form, through locals too), known
+// from vals or unknown, and no other.
+func TestEvalReferencesSeeOnlyWhatTheyName(t *testing.T) {
+	c := mustLoad(t, `
+data "aws_ami" "a" {
+  owners = ["1"]
+  name   = "a"
+}
+resource "aws_key_pair" "k1" { name = "k1" }
+resource "aws_key_pair" "k2" { name = "k2" }
+locals { k2 = aws_key_pair.k2.name }
+resource "aws_instance" "i" {
+  ami      = data.aws_ami["a"].name
+  key_pair = aws_key_pair.k1.name
+  tags     = { k2 = local.k2 }
+}
+`, testOpts())
+	vals := Values{}
+	for _, a := range []addrs.Resource{data("aws_ami", "a"), managed("aws_key_pair", "k1"), managed("aws_key_pair", "k2")} {
+		v, diags := c.EvalResource(a, nil)
+		if diags.HasErrors() {
+			t.Fatal(renderDiags(diags))
+		}
+		vals[a] = v
+	}
+	got, diags := c.EvalResource(managed("aws_instance", "i"), vals)
+	if diags.HasErrors() {
+		t.Fatal(renderDiags(diags))
+	}
+	for k, w := range map[string]cty.Value{
+		"ami":      cty.StringVal("a"),
+		"key_pair": cty.StringVal("k1"),
+		"tags":     cty.MapVal(map[string]cty.Value{"k2": cty.StringVal("k2")}),
+	} {
+		if g := got.GetAttr(k); !g.RawEquals(w) {
+			t.Errorf("%s = %#v, want %#v", k, g, w)
+		}
+	}
+	delete(vals, managed("aws_key_pair", "k2"))
+	got, diags = c.EvalResource(managed("aws_instance", "i"), vals)
+	if diags.HasErrors() {
+		t.Fatal(renderDiags(diags))
+	}
+	if g := got.GetAttr("tags"); g.IsWhollyKnown() {
+		t.Errorf("tags with k2 not in vals = %#v, want unknown", g)
+	}
+	if g := got.GetAttr("key_pair"); !g.RawEquals(cty.StringVal("k1")) {
+		t.Errorf("key_pair = %#v", g)
+	}
+}
+
+// TestEvalResourceCostDoesNotGrowWithResources: evaluating one resource
+// builds the values of the resources it refers to, not of every resource in
+// the configuration (which made a plan quadratic in their number).
+func TestEvalResourceCostDoesNotGrowWithResources(t *testing.T) {
+	bytesPerEval := func(n int) uint64 {
+		var b strings.Builder
+		b.WriteString("resource \"aws_key_pair\" \"k\" { name = \"k\" }\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "resource \"aws_instance\" \"i%d\" {\n  ami = \"ami-1\"\n  key_pair = aws_key_pair.k.name\n}\n", i)
+		}
+		c := mustLoad(t, b.String(), testOpts())
+		addr := managed("aws_instance", "i0")
+		const runs = 20
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range runs {
+			if _, diags := c.EvalResource(addr, nil); diags.HasErrors() {
+				t.Fatal(renderDiags(diags))
+			}
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / runs
+	}
+	small, large := bytesPerEval(2), bytesPerEval(200)
+	if large > small*3/2 {
+		t.Errorf("EvalResource allocates %d bytes with 2 resources, %d with 200", small, large)
 	}
 }
