@@ -39,7 +39,7 @@ func (e *Engine) nonce() string {
 
 // decode validates a layer's config and reads it into its kind's spec.
 func decode(kindName string, cfg cty.Value) (spec, error) {
-	k, ok := kinds()[kindName]
+	k, ok := sharedKinds()[kindName]
 	if !ok {
 		return nil, fmt.Errorf("unknown layer kind %q", kindName)
 	}

@@ -305,3 +305,17 @@ func TestProbeForksOnlyForCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeDoesNotBuildTheKinds: decoding a layer costs less than building
+// the kinds' schemas, which it once did for every layer of every probe.
+func TestDecodeDoesNotBuildTheKinds(t *testing.T) {
+	cfg := shellConfig("true", "true")
+	if _, err := decode("shell", cfg); err != nil {
+		t.Fatal(err)
+	}
+	build := testing.AllocsPerRun(10, func() { kinds() })
+	dec := testing.AllocsPerRun(10, func() { _, _ = decode("shell", cfg) })
+	if dec*4 > build {
+		t.Errorf("decode allocates %.0f times, building the kinds %.0f", dec, build)
+	}
+}

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/zclconf/go-cty/cty"
@@ -94,7 +95,7 @@ func (w *script) aptGet(args ...string) {
 
 func (w *script) String() string { return w.b.String() }
 
-// kinds returns every layer kind by name.
+// kinds returns every layer kind by name, built anew.
 func kinds() map[string]kind {
 	return map[string]kind{
 		"apt":            aptKind(),
@@ -105,6 +106,11 @@ func kinds() map[string]kind {
 		"shell":          shellKind(),
 	}
 }
+
+// sharedKinds are the kinds decode uses, built on first use and never
+// changed: decoding a layer (per layer, per probe, per host) built all six
+// kinds' schemas each time.
+var sharedKinds = sync.OnceValue(kinds)
 
 // Schemas returns the schema of every layer kind, by kind name. The map is
 // new on every call; callers may keep it.
