@@ -41,9 +41,12 @@ type options struct {
 
 var allScenarios = []string{scenarioAPICalls, scenarioHosts}
 
+// optInScenarios run only when named: they are not part of "all".
+var optInScenarios = []string{scenarioPeers}
+
 func parseOptions(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	scenario := fs.String("scenario", "all", "scenario to run: "+strings.Join(allScenarios, ", ")+" or all")
+	scenario := fs.String("scenario", "all", "scenario to run: "+strings.Join(allScenarios, ", ")+" or all; or "+strings.Join(optInScenarios, ", "))
 	runs := fs.Int("runs", 5, "timed runs per figure (after one warm-up run)")
 	out := fs.String("out", "", "directory for RESULTS.md and PROFILE.md (default bench/results; with -smoke, none)")
 	smoke := fs.Bool("smoke", false, "quick check for CI: one scenario (api-calls unless -scenario), one run, smallest size")
@@ -72,8 +75,8 @@ func parseOptions(args []string) (options, error) {
 		o.scenarios = allScenarios
 	default:
 		for _, s := range strings.Split(*scenario, ",") {
-			if !contains(allScenarios, s) {
-				return o, fmt.Errorf("unknown scenario %q (have %s)", s, strings.Join(allScenarios, ", "))
+			if !contains(allScenarios, s) && !contains(optInScenarios, s) {
+				return o, fmt.Errorf("unknown scenario %q (have %s)", s, strings.Join(append(allScenarios, optInScenarios...), ", "))
 			}
 			o.scenarios = append(o.scenarios, s)
 		}
@@ -153,6 +156,8 @@ func run(args []string) int {
 			err = benchAPICalls(w, o, rep)
 		case scenarioHosts:
 			err = benchHosts(w, o, rep)
+		case scenarioPeers:
+			err = benchPeers(w, o) // writes PEERS.md, peers.json, peers.png
 		}
 		if err != nil {
 			logf("scenario %s failed: %v", s, err)
@@ -173,7 +178,7 @@ func run(args []string) int {
 
 	md := rep.markdown(environment())
 	fmt.Print(md)
-	if o.out != "" {
+	if o.out != "" && writesResults(o.scenarios) {
 		if err := os.MkdirAll(o.out, 0o755); err == nil {
 			err = os.WriteFile(filepath.Join(o.out, "RESULTS.md"), []byte(md), 0o644)
 		}
