@@ -241,34 +241,11 @@ func eipState(a types.Address, prior cty.Value) cty.Value {
 }
 
 func (p *Provider) refreshEIPs(ctx context.Context, objs []providers.ResourceObject) ([]cty.Value, hcl.Diagnostics) {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	var ids []string
-	for _, o := range objs {
-		if id := getString(o.State, "id"); id != "" {
-			ids = append(ids, id)
-		}
-	}
-	out := make([]cty.Value, len(objs))
-	null := cty.NullVal(eipSchema().ImpliedType())
-	var found map[string]types.Address
-	if len(ids) > 0 {
-		var err error
-		if found, err = describeAddressesByID(ctx, c, ids); err != nil {
-			return nil, apiDiag("reading Elastic IPs", err)
-		}
-	}
-	for i, o := range objs {
-		a, ok := found[getString(o.State, "id")]
-		if !ok {
-			out[i] = null
-			continue
-		}
-		out[i] = eipState(a, o.State)
-	}
-	return out, nil
+	return batchRead[types.Address]{
+		what: "Elastic IPs", key: "id", null: cty.NullVal(eipSchema().ImpliedType()),
+		describe: describeAddressesByID,
+		state:    func(a types.Address, prior cty.Value) (cty.Value, bool) { return eipState(a, prior), true },
+	}.run(ctx, p, objs)
 }
 
 func (p *Provider) importEIP(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {

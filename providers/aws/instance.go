@@ -658,50 +658,49 @@ func knownOnly(v cty.Value) cty.Value {
 }
 
 func (p *Provider) refreshInstances(ctx context.Context, objs []providers.ResourceObject) ([]cty.Value, hcl.Diagnostics) {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return nil, diags
+	// An instance's disk size lives on its root volume: one DescribeVolumes
+	// for the root volumes of all live instances follows the one
+	// DescribeInstances.
+	type withSize struct {
+		inst        types.Instance
+		size        int32
+		sizeIsKnown bool
 	}
-	var ids []string
-	for _, o := range objs {
-		if id := getString(o.State, "id"); id != "" {
-			ids = append(ids, id)
+	describe := func(ctx context.Context, c *ec2.Client, ids []string) (map[string]withSize, error) {
+		found, err := describeInstancesByID(ctx, c, ids)
+		if err != nil {
+			return nil, err
 		}
-	}
-	out := make([]cty.Value, len(objs))
-	null := cty.NullVal(instanceSchema().ImpliedType())
-	for i := range out {
-		out[i] = null
-	}
-	if len(ids) == 0 {
+		var vols []string
+		for _, inst := range found {
+			if v := rootVolumeID(inst); v != "" && !isGone(inst) {
+				vols = append(vols, v)
+			}
+		}
+		sort.Strings(vols)
+		sizes := map[string]int32{}
+		if len(vols) > 0 {
+			if sizes, err = volumeSizes(ctx, c, vols); err != nil {
+				return nil, fmt.Errorf("reading root volumes: %w", err)
+			}
+		}
+		out := make(map[string]withSize, len(found))
+		for id, inst := range found {
+			size, known := sizes[rootVolumeID(inst)]
+			out[id] = withSize{inst, size, known}
+		}
 		return out, nil
 	}
-	found, err := describeInstancesByID(ctx, c, ids)
-	if err != nil {
-		return nil, apiDiag("reading EC2 instances", err)
-	}
-	var vols []string
-	for _, inst := range found {
-		if v := rootVolumeID(inst); v != "" && !isGone(inst) {
-			vols = append(vols, v)
-		}
-	}
-	sort.Strings(vols)
-	sizes := map[string]int32{}
-	if len(vols) > 0 {
-		if sizes, err = volumeSizes(ctx, c, vols); err != nil {
-			return nil, apiDiag("reading root volumes", err)
-		}
-	}
-	for i, o := range objs {
-		inst, ok := found[getString(o.State, "id")]
-		if !ok || isGone(inst) {
-			continue
-		}
-		size, known := sizes[rootVolumeID(inst)]
-		out[i] = knownOnly(instanceState(inst, int64(size), known, o.State))
-	}
-	return out, nil
+	return batchRead[withSize]{
+		what: "EC2 instances", key: "id", null: cty.NullVal(instanceSchema().ImpliedType()),
+		describe: describe,
+		state: func(w withSize, prior cty.Value) (cty.Value, bool) {
+			if isGone(w.inst) {
+				return cty.NilVal, false
+			}
+			return knownOnly(instanceState(w.inst, int64(w.size), w.sizeIsKnown, prior)), true
+		},
+	}.run(ctx, p, objs)
 }
 
 func (p *Provider) importInstance(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {

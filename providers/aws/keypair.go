@@ -404,37 +404,11 @@ func describeKeyPairs(ctx context.Context, c *ec2.Client, names []string) (map[s
 }
 
 func (p *Provider) refreshKeyPairs(ctx context.Context, objs []providers.ResourceObject) ([]cty.Value, hcl.Diagnostics) {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	var names []string
-	for _, o := range objs {
-		if n := getString(o.State, "name"); n != "" {
-			names = append(names, n)
-		}
-	}
-	out := make([]cty.Value, len(objs))
-	null := cty.NullVal(keyPairSchema().ImpliedType())
-	if len(names) == 0 {
-		for i := range out {
-			out[i] = null
-		}
-		return out, nil
-	}
-	found, err := describeKeyPairs(ctx, c, names)
-	if err != nil {
-		return nil, apiDiag("reading key pairs", err)
-	}
-	for i, o := range objs {
-		kp, ok := found[getString(o.State, "name")]
-		if !ok {
-			out[i] = null
-			continue
-		}
-		out[i] = keyPairState(kp, o.State)
-	}
-	return out, nil
+	return batchRead[types.KeyPairInfo]{
+		what: "key pairs", key: "name", null: cty.NullVal(keyPairSchema().ImpliedType()),
+		describe: describeKeyPairs,
+		state:    func(kp types.KeyPairInfo, prior cty.Value) (cty.Value, bool) { return keyPairState(kp, prior), true },
+	}.run(ctx, p, objs)
 }
 
 func (p *Provider) importKeyPair(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {

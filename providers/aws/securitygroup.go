@@ -530,34 +530,11 @@ func partition(region string) string {
 }
 
 func (p *Provider) refreshSecurityGroups(ctx context.Context, objs []providers.ResourceObject) ([]cty.Value, hcl.Diagnostics) {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	var ids []string
-	for _, o := range objs {
-		if id := getString(o.State, "id"); id != "" {
-			ids = append(ids, id)
-		}
-	}
-	out := make([]cty.Value, len(objs))
-	null := cty.NullVal(securityGroupSchema().ImpliedType())
-	var found map[string]types.SecurityGroup
-	if len(ids) > 0 {
-		var err error
-		if found, err = describeGroups(ctx, c, ids); err != nil {
-			return nil, apiDiag("reading security groups", err)
-		}
-	}
-	for i, o := range objs {
-		sg, ok := found[getString(o.State, "id")]
-		if !ok {
-			out[i] = null
-			continue
-		}
-		out[i] = p.groupState(sg, o.State)
-	}
-	return out, nil
+	return batchRead[types.SecurityGroup]{
+		what: "security groups", key: "id", null: cty.NullVal(securityGroupSchema().ImpliedType()),
+		describe: describeGroups,
+		state:    func(sg types.SecurityGroup, prior cty.Value) (cty.Value, bool) { return p.groupState(sg, prior), true },
+	}.run(ctx, p, objs)
 }
 
 func (p *Provider) importSecurityGroup(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {
