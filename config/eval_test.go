@@ -582,3 +582,32 @@ func TestEvalResourceCostDoesNotGrowWithResources(t *testing.T) {
 		t.Errorf("EvalResource allocates %d bytes with 2 resources, %d with 200", small, large)
 	}
 }
+
+// BenchmarkEvalResources evaluates every resource of a configuration of n
+// instances sharing a key pair and a security group, as a plan does.
+func BenchmarkEvalResources(b *testing.B) {
+	for _, n := range []int{1, 10, 50} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			var src strings.Builder
+			src.WriteString("resource \"aws_key_pair\" \"k\" { name = \"k\" }\nresource \"aws_security_group\" \"g\" { name = \"g\" }\n")
+			for i := 0; i < n; i++ {
+				fmt.Fprintf(&src, "resource \"aws_instance\" \"i%d\" {\n  ami = \"ami-1\"\n  key_pair = aws_key_pair.k.name\n  security_groups = [aws_security_group.g.id]\n}\n", i)
+			}
+			c, diags := LoadFiles("/cfg", map[string][]byte{"main.hcl": []byte(src.String())}, testOpts())
+			if diags.HasErrors() {
+				b.Fatal(renderDiags(diags))
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				vals := Values{}
+				for addr := range c.Resources {
+					v, diags := c.EvalResource(addr, vals)
+					if diags.HasErrors() {
+						b.Fatal(renderDiags(diags))
+					}
+					vals[addr] = v
+				}
+			}
+		})
+	}
+}
