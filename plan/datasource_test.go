@@ -126,11 +126,25 @@ resource "fake_thing" "b" {
 	if d := e.ConfigureProviders(context.Background(), h.st); d.HasErrors() {
 		t.Fatal(d.Error())
 	}
-	ref, d := e.Refresh(context.Background(), h.st, true)
+	ref, d := e.Refresh(context.Background(), h.st, RefreshOptions{Skip: true})
 	if d.HasErrors() || len(rp.reads) != 0 {
 		t.Fatalf("Refresh(skip) read %q: %v", rp.reads, d)
 	}
 	if _, d := e.Plan(context.Background(), ref, PlanOptions{}); d.HasErrors() || len(rp.reads) != 2 {
 		t.Errorf("plan without refresh: reads %q, %v", rp.reads, d)
+	}
+
+	// A destroy plan needs no data source: none is read.
+	e = engine(0)
+	rp.reads = nil
+	if d := e.ConfigureProviders(context.Background(), h.st); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	ref, d = e.Refresh(context.Background(), h.st, RefreshOptions{Destroy: true})
+	if d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	if _, d := e.Plan(context.Background(), ref, PlanOptions{Destroy: true}); d.HasErrors() || len(rp.reads) != 0 {
+		t.Errorf("destroy plan read data sources %q: %v", rp.reads, d)
 	}
 }

@@ -159,7 +159,7 @@ func (h *harness) plan(e *Engine, opts PlanOptions) (*Plan, *Refreshed) {
 	if d := e.ConfigureProviders(ctx, h.st); d.HasErrors() {
 		h.t.Fatal(d.Error())
 	}
-	ref, d := e.Refresh(ctx, h.st, false)
+	ref, d := e.Refresh(ctx, h.st, RefreshOptions{Destroy: opts.Destroy})
 	if d.HasErrors() {
 		h.t.Fatal(d.Error())
 	}

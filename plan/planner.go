@@ -162,12 +162,21 @@ func (e *Engine) startDataReads(ctx context.Context) map[addrs.Resource]*dataRea
 	return reads
 }
 
+// RefreshOptions tune Refresh.
+type RefreshOptions struct {
+	// Skip reads nothing: the recorded state is taken as it is.
+	Skip bool
+	// Destroy: the plan to come is a destroy plan, which needs no data
+	// source, so none is read.
+	Destroy bool
+}
+
 // Refresh reads every recorded managed resource, one batched call per
-// provider, the providers at the same time. Unless skip, it also starts
-// reading the data sources that depend on no resource (see startDataReads),
-// which Plan then uses: a destroy plan, which reads no data source, leaves
-// them unused.
-func (e *Engine) Refresh(ctx context.Context, st *state.State, skip bool) (*Refreshed, hcl.Diagnostics) {
+// provider, the providers at the same time. Unless opts say otherwise, it
+// also starts reading the data sources that depend on no resource (see
+// startDataReads), which Plan then uses.
+func (e *Engine) Refresh(ctx context.Context, st *state.State, opts RefreshOptions) (*Refreshed, hcl.Diagnostics) {
+	skip := opts.Skip
 	var diags hcl.Diagnostics
 	out := &Refreshed{State: st.DeepCopy(), Values: map[addrs.Resource]cty.Value{}, Gone: map[addrs.Resource]bool{}}
 	byProvider := map[string][]providers.ResourceObject{}
@@ -198,7 +207,7 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, skip bool) (*Refr
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	if len(byProvider) > 0 {
+	if len(byProvider) > 0 && !opts.Destroy {
 		out.data = e.startDataReads(ctx)
 	}
 	names := make([]string, 0, len(byProvider))

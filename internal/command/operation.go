@@ -238,7 +238,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	})
 	defer cancel()
 
-	ref, diags := l.engine.Refresh(stop, st, !o.refresh)
+	ref, diags := l.engine.Refresh(stop, st, plan.RefreshOptions{Skip: !o.refresh, Destroy: o.destroy})
 	if diags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, diags)
 		return 1
