@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,13 +124,13 @@ func benchPeers(w *world, o options) error {
 		tools = append(tools, t)
 	}
 
-	debs, err := seedDebs(w)
+	mirror, err := startAptMirror(w)
 	if err != nil {
 		return err
 	}
 	prep := func(hosts []*testworld.Host) error {
 		for _, h := range hosts {
-			if err := prepareHost(h, debs); err != nil {
+			if err := prepareHost(h, mirror); err != nil {
 				return err
 			}
 		}
@@ -370,51 +372,81 @@ func firstRunChanges(tool string, r toolRun) string {
 	return strings.Join(parts, ", ")
 }
 
-// seedDebs downloads the .deb files of the packages the layers install
-// (and python3-apt, which Ansible's apt module needs and Ubuntu's cloud
-// images have) once, on a scratch host, so that every converge installs
-// them from its local apt cache: the mirror's speed then decides nothing,
-// while apt-get update still asks it.
-func seedDebs(w *world) (string, error) {
-	dir := filepath.Join(w.tmp, "debs")
+// aptMirror is a loopback HTTP server holding a flat apt repository: the
+// .deb files of the packages the layers install, with everything they pull
+// in, and python3-apt (Ansible's apt module needs it; Ubuntu's cloud images
+// have it). They are downloaded from Debian once per bench run, on a
+// scratch host; from then on every tool's apt-get update and install talk
+// to this server only, so no run reaches past 127.0.0.0/8 and the mirror's
+// speed on the day decides nothing.
+type aptMirror struct {
+	dir string // the repository: *.deb, Packages, Release
+	url string // http://127.0.0.1:PORT/
+}
+
+func startAptMirror(w *world) (*aptMirror, error) {
+	m := &aptMirror{dir: filepath.Join(w.tmp, "apt-mirror")}
 	hosts, stop, err := testworld.StartHostsForDemo(1, nil)
 	if err != nil {
-		return "", fmt.Errorf("sandbox hosts (they need root): %v", err)
+		return nil, fmt.Errorf("sandbox hosts (they need root): %v", err)
 	}
 	defer stop()
 	start := time.Now()
-	if _, err := hosts[0].Shell(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --download-only git make wget docker.io python3-apt >/dev/null`); err != nil {
-		return "", fmt.Errorf("downloading the packages to seed: %v", err)
+	if _, err := hosts[0].Shell(`set -e
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -qq -y --download-only git make wget docker.io python3-apt >/dev/null
+apt-get install -qq -y apt-utils >/dev/null  # apt-ftparchive, after the download: not in the repository
+cd /var/cache/apt/archives
+apt-ftparchive packages . >Packages
+apt-ftparchive release . >Release`); err != nil {
+		return nil, fmt.Errorf("building the apt repository: %v", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	if err := os.MkdirAll(m.dir, 0o755); err != nil {
+		return nil, err
 	}
-	debs, _ := filepath.Glob(filepath.Join(hosts[0].Root, "var/cache/apt/archives/*.deb"))
-	for _, d := range debs {
-		if err := copyFile(filepath.Join(dir, filepath.Base(d)), d); err != nil {
-			return "", err
+	files, _ := filepath.Glob(filepath.Join(hosts[0].Root, "var/cache/apt/archives/*.deb"))
+	for _, f := range append(files, filepath.Join(hosts[0].Root, "var/cache/apt/archives/Packages"), filepath.Join(hosts[0].Root, "var/cache/apt/archives/Release")) {
+		if err := copyFile(filepath.Join(m.dir, filepath.Base(f)), f); err != nil {
+			return nil, err
 		}
 	}
-	w.logf("peers: %d .deb files seeded in %v", len(debs), time.Since(start).Round(time.Second))
-	return dir, nil
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(m.dir)), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	w.stops = append(w.stops, func() { srv.Close() })
+	m.url = "http://" + l.Addr().String() + "/"
+	w.logf("peers: apt repository of %d packages on %s, built in %v", len(files), m.url, time.Since(start).Round(time.Second))
+	return m, nil
 }
 
-// prepareHost makes a fresh sandbox host what every tool starts from: the
-// seeded .deb files in apt's cache, python3-apt installed (as on Ubuntu's
-// cloud images), and package lists two days old, so that every tool's
-// converge runs apt-get update (mlops runs it whenever the apt layer runs;
-// Ansible and pyinfra when their cache is older than a day).
-func prepareHost(h *testworld.Host, debs string) error {
-	all, _ := filepath.Glob(filepath.Join(debs, "*.deb"))
-	archives := filepath.Join(h.Root, "var/cache/apt/archives")
-	for _, d := range all {
-		if err := copyFile(filepath.Join(archives, filepath.Base(d)), d); err != nil {
+// prepareHost makes a fresh sandbox host what every tool starts from: apt
+// pointed at the loopback repository with empty package lists whose
+// directory is two days old (so that every tool's converge runs apt-get
+// update: mlops whenever the apt layer runs, Ansible and pyinfra when
+// their cache is older than a day), and python3-apt installed.
+func prepareHost(h *testworld.Host, m *aptMirror) error {
+	tmp := filepath.Join(h.Root, "tmp", "seed")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	for _, pattern := range []string{"distro-info-data_*.deb", "python-apt-common_*.deb", "python3-apt_*.deb"} {
+		debs, _ := filepath.Glob(filepath.Join(m.dir, pattern))
+		if len(debs) != 1 {
+			return fmt.Errorf("the apt repository has %d files %s, want 1", len(debs), pattern)
+		}
+		if err := copyFile(filepath.Join(tmp, filepath.Base(debs[0])), debs[0]); err != nil {
 			return err
 		}
 	}
 	_, err := h.Shell(`set -e
-cd /var/cache/apt/archives
-dpkg -i distro-info-data_*.deb python-apt-common_*.deb python3-apt_*.deb >/dev/null
+dpkg -i /tmp/seed/*.deb >/dev/null
+rm -rf /tmp/seed /etc/apt/sources.list.d/*
+echo 'deb [trusted=yes] ` + m.url + ` ./' >/etc/apt/sources.list
+find /var/lib/apt/lists -maxdepth 1 -type f ! -name lock -delete
 rm -f /var/lib/apt/periodic/update-success-stamp
 touch -d '2 days ago' /var/lib/apt/lists`)
 	if err != nil {
@@ -558,10 +590,12 @@ func (pr *peerReport) markdown(o options) string {
 			"OpenTofu: [bench/peers/opentofu](../peers/opentofu/) (a `terraform_data` resource per host whose `remote-exec` provisioner runs the steps as one script). " +
 			"After every fresh converge by any tool, `mlops plan` of the same layers on that host must find every layer satisfied, or the bench fails.",
 		fmt.Sprintf("**Hosts.** Sandbox hosts: OpenSSH in a Debian bookworm chroot on 127.0.0.x, on this machine (%d CPUs shared by the tool, "+
-			"sshd and everything the host runs). Before a tool sees a host, the .deb files of the packages are put in its apt cache (downloaded "+
-			"once per bench run), python3-apt is installed (Ubuntu's cloud images have it; Ansible's apt module needs it) and the package lists are "+
-			"made two days old, so that every converge runs apt-get update against Debian's mirror and installs from the local cache. "+
-			"The Anaconda and docker-compose downloads come from a loopback server (stand-ins, real sha256 sums). Nothing else leaves 127.0.0.0/8.", runtime.NumCPU()),
+			"sshd and everything the host runs). Before a tool sees a host, its apt points at a loopback HTTP server holding a flat "+
+			"repository of the packages (the .deb files of git, make, wget, docker.io and all they pull in, downloaded from Debian once per bench run), "+
+			"its package lists are emptied and made two days old, so that every converge runs apt-get update, and python3-apt is installed "+
+			"(Ubuntu's cloud images have it; Ansible's apt module needs it). "+
+			"The Anaconda and docker-compose downloads come from another loopback server (stand-ins, real sha256 sums). "+
+			"No tool reaches past 127.0.0.0/8 during a run.", runtime.NumCPU()),
 		"**Fresh converge**: a new host for every run of every tool (the tools take turns, run by run). **No-op** scenarios: hosts converged once " +
 			"by mlops; each tool then applies its own configuration once (untimed) before its runs, and every timed run must change nothing: " +
 			"mlops `plan -detailed-exitcode` exits 0, `apply` says \"No changes.\"; Ansible's PLAY RECAP has changed=0; pyinfra reports no change; " +
