@@ -266,6 +266,7 @@ func benchPeers(w *world, o options) error {
 					if c.what == "check" {
 						argv = s.check
 					}
+					settle()
 					r, err := s.run(argv)
 					if err != nil {
 						return err
@@ -313,6 +314,19 @@ func benchPeers(w *world, o options) error {
 		"Ansible's amazon.aws and pyinfra were not set up for it). %s EC2 calls per plan.", totals(ss.calls()).count())
 
 	return pr.write(w, o)
+}
+
+// settle waits, at most 5 s, until the machine is 80% idle over half a
+// second: the tools take turns, and one tool's aftermath (sshd sessions
+// closing on ten hosts, Ansible's worker processes exiting) must not land
+// in the next tool's run.
+func settle() {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if idle, ok := idleOver(500 * time.Millisecond); !ok || idle >= 0.8 {
+			return
+		}
+	}
 }
 
 func plural(n int) string {
