@@ -234,8 +234,10 @@ func benchPeers(w *world, o options) error {
 		"every tool then applied its own configuration to them once, untimed, before its timed runs.", maxHosts, time.Since(start).Round(time.Second)))
 	// Every stack's first apply, untimed: tofu records its resources (and
 	// runs its script, which finds nothing to do), pyinfra stamps its apt
-	// cache time. What a peer's first run changed is reported.
-	for _, sz := range sizes {
+	// cache time. What a peer's first run changed is reported. The largest
+	// stack goes first, so that its first run is every host's first.
+	for i := range sizes {
+		sz := sizes[len(sizes)-1-i]
 		for _, t := range tools {
 			s := sz.stacks[t]
 			r, err := s.run(s.apply)
