@@ -54,7 +54,7 @@ type LiveHooks struct {
 	// log is the streaming view, writing the full log to sink.
 	log       *HumanHooks
 	sink      logSink
-	logOpened bool
+	logOpened bool // the apply started: the log is open, or failed to open
 
 	quit chan struct{}
 	done chan struct{}
@@ -181,23 +181,28 @@ func (l *LiveHooks) LogName() string {
 	return l.sink.name
 }
 
-// openLog creates the log file when the first operation starts and writes
-// what was held in memory until then. mu must be held.
+// openLog is called by every event of the apply itself. The first one
+// creates the log file and writes what was held in memory until then, and
+// returns an empty line that sets the operations apart from the plan above
+// them (and a warning when there is no log). mu must be held.
 func (l *LiveHooks) openLog() []string {
-	if l.logOpened || l.o.OpenLog == nil {
+	if l.logOpened {
 		return nil
 	}
 	l.logOpened = true
+	if l.o.OpenLog == nil {
+		return []string{""}
+	}
 	w, name, err := l.o.OpenLog()
 	if err != nil {
-		return []string{l.streams.color(yellow, "Warning:") + " no log file, remote output is not kept: " + err.Error()}
+		return []string{"", l.streams.color(yellow, "Warning:") + " no log file, remote output is not kept: " + err.Error()}
 	}
 	l.sink.file, l.sink.name = w, name
 	if _, err := w.Write(l.sink.buf.Bytes()); err != nil {
 		l.sink.err = err
 	}
 	l.sink.buf.Reset()
-	return nil
+	return []string{""}
 }
 
 // draw puts the static lines above the live region, then redraws the live

@@ -360,7 +360,7 @@ func TestLiveLogOpenFails(t *testing.T) {
 	v.PreApply(dev, plan.Create, "")
 	v.PostApply(dev, plan.Create, "i-1", time.Second, nil)
 	v.Close()
-	want := "Warning: no log file, remote output is not kept: read-only file system\n✓ aws_instance.dev: Creation complete after 1s [id=i-1]\n"
+	want := "\nWarning: no log file, remote output is not kept: read-only file system\n✓ aws_instance.dev: Creation complete after 1s [id=i-1]\n"
 	if scr.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", scr, want)
 	}
