@@ -361,6 +361,33 @@ func (l *LiveHooks) finish(addr string) *liveItem {
 	return it
 }
 
+// Above returns a writer for messages written outside the view to the same
+// terminal (the interrupt notice on stderr): each write first clears the
+// live lines, and they are drawn again below it, so that it is neither
+// drawn over nor left inside the live region. Outside a run it writes
+// through.
+func (l *LiveHooks) Above(w io.Writer) io.Writer { return aboveWriter{l, w} }
+
+type aboveWriter struct {
+	l *LiveHooks
+	w io.Writer
+}
+
+func (a aboveWriter) Write(p []byte) (int, error) {
+	l := a.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.drawn > 0 {
+		_, _ = fmt.Fprintf(l.o.Out, "\r\x1b[%dA\x1b[J", l.drawn)
+		l.drawn = 0
+	}
+	n, err := a.w.Write(p)
+	if len(l.items) > 0 {
+		l.draw(nil)
+	}
+	return n, err
+}
+
 // Note prints a message from outside the engine (the SSH transport's
 // "waiting for SSH ...") above the live lines and into the log.
 func (l *LiveHooks) Note(msg string) {

@@ -410,3 +410,35 @@ func TestCleanLine(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveAbove: a message written to stderr while live lines are drawn
+// appears above them, whole, and they are drawn again below it.
+func TestLiveAbove(t *testing.T) {
+	f := &fakeRun{start: time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)}
+	scr := &screen{t: t, cols: 80}
+	v := newLive(f, scr, false, &bufLog{}, 80, 24)
+	f.at(0)
+	v.PreApply(dev, plan.Create, "")
+	v.LayerStart(devApt, plan.Create)
+	f.at(2 * time.Second)
+	v.Tick()
+	stderr := v.Above(scr)
+	fmt.Fprintln(stderr, "\nInterrupt received: finishing operations in flight.")
+	f.at(3 * time.Second)
+	v.Tick()
+	want := `
+⠋ aws_instance.dev: Creating... 3s
+⠋ aws_instance.dev.layer.apt: Applying... 3s
+`
+	if got := scr.String(); !strings.HasSuffix(got, want) || !strings.Contains(got, "\n\nInterrupt received: finishing operations in flight.\n") {
+		t.Errorf("screen:\n%s", got)
+	}
+	if n := strings.Count(scr.String(), "Creating..."); n != 1 {
+		t.Errorf("%d live lines for one operation:\n%s", n, scr)
+	}
+	v.Close()
+	fmt.Fprintln(stderr, "after the run")
+	if !strings.HasSuffix(scr.String(), "after the run\n") {
+		t.Errorf("after Close:\n%s", scr)
+	}
+}

@@ -20,7 +20,8 @@ const liveRedraw = 100 * time.Millisecond
 // a terminal, or nil for the streaming view: with -verbose or -json, when
 // stdout is not a terminal (CI, pipes, files) and with TERM=dumb, every line
 // goes to stdout as it comes. Messages of the SSH transport then go through
-// the view too, so that they do not land inside its live lines.
+// the view too, so that they do not land inside its live lines, and the
+// process's stderr is wrapped for the same reason.
 func liveView(d Deps, l *loaded, op string, o *opFlags) *views.LiveHooks {
 	if op == "plan" || o.json || o.verbose || !d.Streams.OutTTY || d.getenv("TERM") == "dumb" {
 		return nil
@@ -34,6 +35,9 @@ func liveView(d Deps, l *loaded, op string, o *opFlags) *views.LiveHooks {
 		OpenLog: func() (io.WriteCloser, string, error) { return openRunLog(d, l.dir, op) },
 	})
 	l.world.note = v.Note
+	// What else is written to stderr meanwhile (the interrupt notice) must
+	// not land inside the live lines either.
+	d.Streams.Err = v.Above(d.Streams.Err)
 	return v
 }
 

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,8 +111,9 @@ func TestLiveViewTakesSSHNotes(t *testing.T) {
 	w.note("ssh: before")
 	v := liveView(d, l, "apply", &opFlags{})
 	w.note("ssh: waiting for SSH on 127.0.0.2:22")
+	fmt.Fprintln(d.Streams.Err, "Interrupt received")
 	v.Close()
-	if errb.String() != "ssh: before\n" {
+	if errb.String() != "ssh: before\nInterrupt received\n" {
 		t.Errorf("stderr: %q", errb)
 	}
 	if !strings.Contains(out.String(), "ssh: waiting for SSH on 127.0.0.2:22") {
