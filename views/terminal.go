@@ -63,8 +63,8 @@ type LiveHooks struct {
 // tailLen is how many of a failed layer's last output lines the view shows.
 const tailLen = 30
 
-// spinner frames, one per 100ms of an item's life.
-var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+// spinner has the frames of the spinner, one per 100ms of an item's life.
+const spinner = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 const (
 	markDone   = "✓"
@@ -84,15 +84,21 @@ type liveItem struct {
 }
 
 // logSink holds the log in memory until the file is opened, then writes
-// through to it. It is used under LiveHooks.mu only.
+// through to it; without a file (none wanted, or it could not be created)
+// it drops what comes after the apply started. It is used under
+// LiveHooks.mu only.
 type logSink struct {
 	buf  bytes.Buffer
 	file io.WriteCloser
 	name string
 	err  error
+	drop bool
 }
 
 func (s *logSink) Write(p []byte) (int, error) {
+	if s.drop {
+		return len(p), nil
+	}
 	if s.file != nil {
 		if _, err := s.file.Write(p); err != nil && s.err == nil {
 			s.err = err
@@ -174,13 +180,6 @@ func (l *LiveHooks) Close() error {
 	return err
 }
 
-// LogName is the name of the log file, "" before one was opened.
-func (l *LiveHooks) LogName() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sink.name
-}
-
 // openLog is called by every event of the apply itself. The first one
 // creates the log file and writes what was held in memory until then, and
 // returns an empty line that sets the operations apart from the plan above
@@ -191,10 +190,12 @@ func (l *LiveHooks) openLog() []string {
 	}
 	l.logOpened = true
 	if l.o.OpenLog == nil {
+		l.sink.drop = true
 		return []string{""}
 	}
 	w, name, err := l.o.OpenLog()
 	if err != nil {
+		l.sink.drop = true
 		return []string{"", l.streams.color(yellow, "Warning:") + " no log file, remote output is not kept: " + err.Error()}
 	}
 	l.sink.file, l.sink.name = w, name
@@ -265,7 +266,8 @@ func (l *LiveHooks) liveLines() []string {
 	out := make([]string, 0, len(items)+1)
 	for _, it := range items {
 		d := max(now.Sub(it.start), 0)
-		spin := spinner[int(d/(100*time.Millisecond))%len(spinner)]
+		frames := []rune(spinner)
+		spin := string(frames[int(d/(100*time.Millisecond))%len(frames)])
 		segs := []segment{
 			{spin + " ", cyan},
 			{it.addr, bold},
