@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	udiff "github.com/aymanbagabas/go-udiff"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
@@ -128,41 +129,16 @@ func runFmt(d Deps, g globals, args []string) int {
 	return 0
 }
 
-// lineDiff is a small unified-style diff: removed and added lines.
+// lineDiff is the unified diff (3 lines of context, "--- a/NAME" and
+// "+++ b/NAME" headers, as diff -u and git print them) that turns a into b.
+// go-udiff is the Go tools' own diff, so patch(1) applies it.
 func lineDiff(name, a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	// Longest common subsequence over lines; files are small.
-	n, m := len(al), len(bl)
-	lcs := make([][]int, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int, m+1)
+	out, err := udiff.ToUnified("a/"+name, "b/"+name, a, udiff.Lines(a, b), udiff.DefaultContextLines)
+	if err != nil {
+		// The edits come from the same two strings; they cannot disagree.
+		return fmt.Sprintf("(no diff: %v)\n", err)
 	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if al[i] == bl[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "--- old/%s\n+++ new/%s\n", name, name)
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && al[i] == bl[j]:
-			i++
-			j++
-		case j < m && (i >= n || lcs[i][j+1] >= lcs[i+1][j]):
-			fmt.Fprintf(&sb, "+%s\n", bl[j])
-			j++
-		default:
-			fmt.Fprintf(&sb, "-%s\n", al[i])
-			i++
-		}
-	}
-	return sb.String()
+	return out
 }
 
 const outputUsage = `

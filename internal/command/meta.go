@@ -27,10 +27,13 @@ type world struct {
 	registry providers.Registry
 	hosts    *host.Hosts
 	schemas  schema.Schemas
+	// note prints a message of the SSH transport (stderr; the terminal
+	// view takes them over during apply).
+	note func(msg string)
 }
 
 func newWorld(d Deps, dir string) *world {
-	w := &world{}
+	w := &world{note: func(msg string) { fmt.Fprintln(d.Streams.Err, msg) }}
 	awsOpts := aws.Options{Env: d.Env, WorkDir: dir}
 	// AWS_MAX_ATTEMPTS is the SDKs' standard setting for attempts per API
 	// call; the provider installs its own retryer, so it is passed on here.
@@ -45,7 +48,7 @@ func newWorld(d Deps, dir string) *world {
 	hopts.NewSession = layers.NewSession
 	// "waiting for SSH on ... retrying in 2s" while a new machine boots.
 	hopts.Log = func(format string, args ...any) {
-		fmt.Fprintf(d.Streams.Err, "ssh: "+format+"\n", args...)
+		w.note("ssh: " + fmt.Sprintf(format, args...))
 	}
 	hopts.LayerSchemas = layers.Schemas
 	w.hosts = host.New(hopts)

@@ -48,6 +48,8 @@ Options:
   -var NAME=VALUE      Set a variable (repeatable).
   -var-file FILE       Read variables from an HCL file (repeatable).
   -json                Print progress as JSON lines.
+  -verbose             Stream every line of remote output, as without a
+                       terminal, instead of one live line per operation.
   -parallelism N       Operations in parallel (default 10).
   -state PATH          Local state file (default .mlops/state.json).
   -lock=false          Do not take the state lock (dangerous).
@@ -64,6 +66,8 @@ Options:
   -var NAME=VALUE      Set a variable (repeatable).
   -var-file FILE       Read variables from an HCL file (repeatable).
   -json                Print progress as JSON lines.
+  -verbose             Stream every line of remote output, as without a
+                       terminal, instead of one live line per operation.
   -parallelism N       Operations in parallel (default 10).
   -state PATH          Local state file (default .mlops/state.json).
 `
@@ -79,6 +83,7 @@ type opFlags struct {
 	parallelism      int
 	statePath        string
 	autoApprove      bool
+	verbose          bool
 	lock             bool
 	chdir            string
 	planFile         string
@@ -102,6 +107,7 @@ func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
 		fs.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "")
 	case "apply", "destroy":
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
+		fs.BoolVar(&o.verbose, "verbose", false, "")
 	}
 	if !parseFlags(d, fs, usage, args) {
 		return nil, false
@@ -183,6 +189,9 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	if o.json {
 		jsonHooks = views.NewJSONHooks(d.Streams.Out, d.Now)
 		hooks = jsonHooks
+	} else if live := liveView(d, l, op, o); live != nil {
+		hooks = live
+		defer live.Close()
 	} else {
 		hooks = views.NewHumanHooks(d.Streams.Out, d.Streams)
 	}
