@@ -78,6 +78,8 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 		if d.HasErrors() {
 			continue
 		}
+		layers, d = e.withHostSteps(ch.Addr, ch.After, layers)
+		diags = append(diags, d...)
 		configured := map[string]bool{}
 		for _, l := range layers {
 			configured[l.Addr.Name] = true
