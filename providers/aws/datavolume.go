@@ -343,17 +343,17 @@ func (p *Provider) ensureDataVolume(ctx context.Context, c *ec2.Client, req prov
 	}
 	if vol == nil {
 		tags := dataVolumeTags(req.Tags)
-		out, err := c.CreateVolume(ctx, &ec2.CreateVolumeInput{
+		vol, err = p.createVolume(ctx, c, req, &ec2.CreateVolumeInput{
 			AvailabilityZone:  awssdk.String(zone),
 			Size:              awssdk.Int32(int32(size)),
 			VolumeType:        types.VolumeType(vtype),
+			ClientToken:       awssdk.String(newClientToken()),
 			TagSpecifications: tagSpecs(createTags(tags, getStringMap(req.Config, "tags")), types.ResourceTypeVolume),
 		})
 		if err != nil {
 			return nil, apiDiag("creating the data volume of "+req.Addr.String(), err)
 		}
-		progress(req, "created data volume %s (%d GiB %s) in %s", deref(out.VolumeId), size, vtype, zone)
-		vol = &types.Volume{VolumeId: out.VolumeId, AvailabilityZone: out.AvailabilityZone, Size: out.Size, VolumeType: out.VolumeType, State: out.State}
+		progress(req, "created data volume %s (%d GiB %s) in %s", deref(vol.VolumeId), size, vtype, zone)
 	} else {
 		progress(req, "found data volume %s (%d GiB)", deref(vol.VolumeId), awssdk.ToInt32(vol.Size))
 	}
@@ -515,4 +515,37 @@ func withAttachedVolume(st, cfg cty.Value, vol *types.Volume) cty.Value {
 		return st
 	}
 	return withAttrs(st, map[string]cty.Value{"data_volume": dataVolumeValue(*vol, getAttr(getAttr(cfg, "data_volume"), "mount"))})
+}
+
+// createVolume calls CreateVolume without the SDK's own retries, for the
+// reason runInstance gives: after a failure that may have reached EC2, it
+// looks for the volume tagged for the instance before trying again, so a
+// lost answer never leaves a second volume.
+func (p *Provider) createVolume(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest, in *ec2.CreateVolumeInput) (*types.Volume, error) {
+	retryer := c.Options().Retryer
+	for attempt := 1; ; attempt++ {
+		out, err := c.CreateVolume(ctx, in, func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+		if err == nil {
+			return &types.Volume{VolumeId: out.VolumeId, AvailabilityZone: out.AvailabilityZone, Size: out.Size,
+				VolumeType: out.VolumeType, State: out.State, Tags: out.Tags}, nil
+		}
+		if attempt >= retryer.MaxAttempts() || !retryer.IsErrorRetryable(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		delay, derr := retryer.RetryDelay(attempt, err)
+		if derr != nil {
+			return nil, err
+		}
+		if serr := p.opts.Sleep(ctx, delay); serr != nil {
+			return nil, err
+		}
+		owned, lerr := ownedDataVolume(ctx, c, req)
+		if lerr != nil {
+			return nil, fmt.Errorf("%w (then looking for a volume it may have created: %s)", err, describeError(lerr))
+		}
+		if owned != nil {
+			progress(req, "CreateVolume failed (%s), but it had created %s", describeError(err), deref(owned.VolumeId))
+			return owned, nil
+		}
+	}
 }
