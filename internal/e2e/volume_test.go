@@ -21,8 +21,9 @@ import (
 
 // volumeConfig is machineConfig with a data volume of size GiB on ~/work, a
 // file layer that writes into it (the volume is mounted before the
-// layers), user data (changing it forces a replacement) and lifecycle.
-func volumeConfig(size int, userData, lifecycle string) string {
+// layers), user data (changing it forces a replacement) and extra lines
+// (lifecycle, running).
+func volumeConfig(size int, userData, extra string) string {
 	return machineConfig("", fmt.Sprintf(`
   user_data = %q
 
@@ -36,7 +37,7 @@ func volumeConfig(size int, userData, lifecycle string) string {
     destination = "~/work/README"
     content     = "kept on the data volume\n"
   }
-%s`, userData, size, lifecycle), "")
+%s`, userData, size, extra), "")
 }
 
 // dataVolumeID returns the data volume ID recorded for aws_instance.dev.
@@ -139,6 +140,20 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 	if n := a.Connections() - before; n != 1 {
 		t.Errorf("a no-op apply made %d SSH connections, want 1", n)
 	}
+	// A no-op plan reads the data volume in the instances' DescribeVolumes.
+	counter := testworld.StartFaultProxy(t, vols.URL())
+	before = a.Connections()
+	if r := s.runEnv([]string{"AWS_ENDPOINT_URL=" + counter.URL()}, "plan", "-detailed-exitcode"); r.code != 0 {
+		t.Fatalf("no-op plan: %s", r)
+	}
+	calls := map[string]int{}
+	for _, x := range counter.Log() {
+		calls[x.Action]++
+	}
+	t.Logf("a no-op plan with a data volume: EC2 calls %v, %d SSH connection(s)", calls, a.Connections()-before)
+	if calls["DescribeVolumes"] != 1 || calls["DescribeInstances"] != 1 || a.Connections()-before != 1 {
+		t.Errorf("a no-op plan made EC2 calls %v and %d SSH connections; want one DescribeVolumes, one DescribeInstances, one connection", calls, a.Connections()-before)
+	}
 	if _, u, _, _ := mountFacts(t, a); u != uuid {
 		t.Fatalf("the file system changed: UUID %s -> %s", uuid, u)
 	}
@@ -208,6 +223,28 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 	}
 	s.must(0, "plan", "-detailed-exitcode")
 
+	// Stop and start, with a reboot in between (the sandbox's mounts go
+	// with its sshd): the volume stays attached, and the first plan after
+	// the start finds it unmounted and mounts it again, without formatting.
+	s.writeConfig(volumeConfig(2, "second", "  running = false\n"))
+	s.must(0, "apply", "-auto-approve")
+	b.Restart(t, false)
+	s.writeConfig(volumeConfig(2, "second", ""))
+	s.must(0, "apply", "-auto-approve")
+	r = s.must(2, "plan", "-detailed-exitcode")
+	contains(t, r, "~/work is not mounted")
+	r = s.must(0, "apply", "-auto-approve")
+	contains(t, r, "mounted data volume "+volID)
+	if r := s.run("apply", "-auto-approve"); r.code != 0 || strings.Contains(r.stdout, "formatting") {
+		t.Fatalf("apply after the remount: %s", r)
+	}
+	if _, u, _, _ := mountFacts(t, b); u != uuid {
+		t.Fatalf("the file system changed over stop and start: UUID %s -> %s", uuid, u)
+	}
+	if got := b.Exec(t, "cat /home/ubuntu/work/data.txt"); got != "precious\n" {
+		t.Fatalf("data.txt after stop and start: %q", got)
+	}
+
 	// Shrinking is refused before any change.
 	s.writeConfig(volumeConfig(1, "second", ""))
 	r = s.must(1, "plan")
@@ -225,5 +262,37 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 	contains(t, r, "data_volume {", `id      = "`+volID+`"`, "size_gb = 2", "deleting data volume "+volID+" (2 GiB)")
 	if n := len(s.dataVolumes()); n != 0 {
 		t.Fatalf("%d data volumes after destroy, want 0", n)
+	}
+}
+
+// TestCrashAroundVolumeCalls kills apply right after moto created, then
+// attached, the data volume (mlops never heard the answer): the next apply
+// adopts the tagged volume instead of creating a second one, and mounts it.
+func TestCrashAroundVolumeCalls(t *testing.T) {
+	hosts := testworld.StartHosts(t, 2)
+	for i, action := range []string{"CreateVolume", "AttachVolume"} {
+		t.Run(action, func(t *testing.T) {
+			h := hosts[i]
+			s := layerStack(t, h.KeyFile, h.Addr, h.Port, volumeConfig(1, "first", ""))
+			vols := testworld.StartVolumes(t, s.moto.Endpoint())
+			vols.PlaceOn(h)
+			s.env = append(s.env, "AWS_ENDPOINT_URL="+vols.URL())
+			p := testworld.StartFaultProxy(t, vols.URL())
+			v := s.startVictim(p, nil, func(x testworld.Exchange) bool { return x.Action == action }, nil, "apply", "-auto-approve")
+			if moment := v.wait(); moment == "" {
+				t.Fatalf("apply was not killed after %s", action)
+			}
+			s.must(0, "apply", "-auto-approve")
+			if got := s.dataVolumes(); len(got) != 1 {
+				t.Fatalf("%d data volumes after the recovery, want 1: %v", len(got), got)
+			}
+			if host, _ := vols.Device(s.dataVolumeID()); host != h {
+				t.Fatalf("the recorded volume is not attached to the host")
+			}
+			if src, _, owner, _ := mountFacts(t, h); src == "" || owner != "ubuntu" {
+				t.Fatalf("after the recovery: source %q owner %q", src, owner)
+			}
+			s.must(0, "plan", "-detailed-exitcode")
+		})
 	}
 }
