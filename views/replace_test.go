@@ -1,0 +1,86 @@
+package views
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/plan"
+	"github.com/mlops-dev/mlops/schema"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (create it with go test ./views -update)", err)
+	}
+	if d := cmp.Diff(string(want), got); d != "" {
+		t.Errorf("%s differs (-golden +got); if intended, run go test ./views -update:\n%s", path, d)
+	}
+}
+
+// guardedPlan is a plan that replaces a machine with a data volume.
+func guardedPlan(named bool) (*plan.Plan, schema.Schemas) {
+	rs := &schema.Resource{IDAttr: "id", Block: schema.Block{
+		Attributes: map[string]*schema.Attribute{
+			"ami": {Type: cty.String, Required: true, ForceNew: true},
+			"id":  {Type: cty.String, Computed: true},
+		},
+		BlockTypes: map[string]*schema.NestedBlock{"data_volume": {Nesting: schema.NestingSingle, Block: schema.Block{
+			Attributes: map[string]*schema.Attribute{
+				"size_gb": {Type: cty.Number, Required: true},
+				"id":      {Type: cty.String, Computed: true},
+			},
+		}}},
+	}}
+	dv := cty.ObjectVal(map[string]cty.Value{"size_gb": cty.NumberIntVal(100), "id": cty.StringVal("vol-0abc")})
+	addr := addrs.Resource{Mode: addrs.Managed, Type: "aws_instance", Name: "dev"}
+	p := &plan.Plan{Lineage: "l", Serial: 3, Changes: []*plan.Change{{
+		Addr:         addr,
+		Action:       plan.Replace,
+		Before:       cty.ObjectVal(map[string]cty.Value{"ami": cty.StringVal("ami-old"), "id": cty.StringVal("i-1"), "data_volume": dv}),
+		After:        cty.ObjectVal(map[string]cty.Value{"ami": cty.StringVal("ami-new"), "id": cty.UnknownVal(cty.String), "data_volume": dv}),
+		ReplacePaths: []cty.Path{cty.GetAttrPath("ami")},
+		Reasons:      []string{"ami forces replacement"},
+		Loses:        "replacing destroys the 30 GB root disk and everything on it that is not on the data volume (vol-0abc, ~/work, is kept and attached to the new instance)",
+	}}}
+	if named {
+		p.Replace = []addrs.Resource{addr}
+	}
+	return p, schema.Schemas{Resources: map[string]*schema.Resource{"aws_instance": rs}}
+}
+
+// TestRenderGuardedReplacement pins how a plan shows the replacement of a
+// converged machine: what it loses, and whether apply refuses it.
+func TestRenderGuardedReplacement(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		named bool
+	}{{"replace-refused", false}, {"replace-named", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			p, schemas := guardedPlan(c.named)
+			var text, js bytes.Buffer
+			RenderPlan(&text, &Streams{}, schemas, p)
+			golden(t, c.name+".txt", text.String())
+			if err := RenderPlanJSON(&js, p); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, c.name+".json", js.String())
+		})
+	}
+}
