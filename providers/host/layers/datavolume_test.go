@@ -22,7 +22,7 @@ func TestDataVolumeStatus(t *testing.T) {
 	mounted := facts{"device": "1", "mnt": "/home/ubuntu/work", "user": "ubuntu", "owner": "ubuntu",
 		"disk":   "DEVNAME=/dev/nvme1n1\nUUID=u-1\nTYPE=ext4\nSIZE=10737418240\nBLOCKS=2621440\nBLOCKSIZE=4096",
 		"devnum": "259:1", "mntnum": "259:1",
-		"fstab":  "UUID=root / ext4 defaults 0 1\nUUID=u-1 /home/ubuntu/work ext4 defaults,nofail 0 2"}
+		"fstab": "UUID=root / ext4 defaults 0 1\nUUID=u-1 /home/ubuntu/work ext4 defaults,nofail 0 2"}
 	with := func(kv ...string) facts {
 		f := facts{}
 		for k, v := range mounted {
