@@ -259,7 +259,7 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 	}
 	s.writeConfig(volumeConfig(2, "second", ""))
 	r = s.must(0, "destroy", "-auto-approve")
-	contains(t, r, "data_volume {", `id      = "`+volID+`"`, "size_gb = 2", "deleting data volume "+volID+" (2 GiB)")
+	contains(t, r, "data_volume {", `id       = "`+volID+`"`, "size_gb  = 2", "deleting data volume "+volID+" (2 GiB)")
 	if n := len(s.dataVolumes()); n != 0 {
 		t.Fatalf("%d data volumes after destroy, want 0", n)
 	}

@@ -63,6 +63,8 @@ func dataVolumeBlock() *schema.NestedBlock {
 				"type": {Type: cty.String, Optional: true, Default: cty.StringVal("gp3"), Validate: validateVolumeType,
 					Description: "The EBS volume type: gp3, gp2, st1 or sc1. Changes in place."},
 				"id": {Type: cty.String, Computed: true, Description: "The volume ID (vol-...)."},
+				"attached": {Type: cty.Bool, Computed: true,
+					Description: "Whether the volume is attached to the instance; one detached outside mlops is attached again."},
 			},
 		},
 	}
@@ -153,11 +155,19 @@ func planDataVolume(prior, cfg cty.Value) (cty.Value, []string, hcl.Diagnostics)
 	if v := getString(had, "id"); v != "" {
 		id = cty.StringVal(v)
 	}
-	planned := withAttrs(want, map[string]cty.Value{"id": id})
+	planned := withAttrs(want, map[string]cty.Value{"id": id, "attached": cty.True})
 	if had.IsNull() {
-		return planned, nil, nil
+		var notes []string
+		if !prior.IsNull() {
+			size, _ := getInt(want, "size_gb")
+			notes = append(notes, fmt.Sprintf("a blank data volume of %d GiB is created and attached, then formatted and mounted on the host", size))
+		}
+		return planned, notes, nil
 	}
 	var notes []string
+	if !getBool(had, "attached", true) {
+		notes = append(notes, fmt.Sprintf("data volume %s is not attached to the instance: it is attached again", getString(had, "id")))
+	}
 	newSize, newKnown := getInt(want, "size_gb")
 	oldSize, oldKnown := getInt(had, "size_gb")
 	switch {
@@ -210,19 +220,27 @@ func withDataVolume(st, prior cty.Value, vols map[string]types.Volume) cty.Value
 	if !ok {
 		return st
 	}
-	return withAttrs(st, map[string]cty.Value{"data_volume": dataVolumeValue(vol, getAttr(had, "mount"))})
+	return withAttrs(st, map[string]cty.Value{"data_volume": dataVolumeValue(vol, getAttr(had, "mount"), getString(st, "id"))})
 }
 
-func dataVolumeValue(vol types.Volume, mount cty.Value) cty.Value {
+// dataVolumeValue is the data_volume of instance instID's state.
+func dataVolumeValue(vol types.Volume, mount cty.Value, instID string) cty.Value {
 	size := cty.NullVal(cty.Number)
 	if vol.Size != nil {
 		size = cty.NumberIntVal(int64(*vol.Size))
 	}
+	attached := false
+	for _, a := range vol.Attachments {
+		if deref(a.InstanceId) == instID && (a.State == types.VolumeAttachmentStateAttached || a.State == types.VolumeAttachmentStateAttaching) {
+			attached = true
+		}
+	}
 	return objectOf(&instanceSchema().Block.BlockTypes["data_volume"].Block, map[string]cty.Value{
-		"id":      cty.StringVal(deref(vol.VolumeId)),
-		"size_gb": size,
-		"type":    stringOrNull(string(vol.VolumeType)),
-		"mount":   conformTo(mount, cty.String),
+		"id":       cty.StringVal(deref(vol.VolumeId)),
+		"size_gb":  size,
+		"type":     stringOrNull(string(vol.VolumeType)),
+		"mount":    conformTo(mount, cty.String),
+		"attached": cty.BoolVal(attached),
 	})
 }
 
@@ -514,7 +532,7 @@ func withAttachedVolume(st, cfg cty.Value, vol *types.Volume) cty.Value {
 	if vol == nil || st.IsNull() {
 		return st
 	}
-	return withAttrs(st, map[string]cty.Value{"data_volume": dataVolumeValue(*vol, getAttr(getAttr(cfg, "data_volume"), "mount"))})
+	return withAttrs(st, map[string]cty.Value{"data_volume": dataVolumeValue(*vol, getAttr(getAttr(cfg, "data_volume"), "mount"), getString(st, "id"))})
 }
 
 // createVolume calls CreateVolume without the SDK's own retries, for the

@@ -32,7 +32,7 @@ func TestPlanDataVolume(t *testing.T) {
 	prior := withAttrs(volumeInstanceConfig(10, nil), map[string]cty.Value{
 		"id": cty.StringVal("i-1"), "disk_gb": cty.NumberIntVal(30),
 		"data_volume": withAttrs(configOf(&instanceSchema().Block.BlockTypes["data_volume"].Block, dataVolume(10, "~/work").AsValueMap()),
-			map[string]cty.Value{"id": cty.StringVal("vol-1")}),
+			map[string]cty.Value{"id": cty.StringVal("vol-1"), "attached": cty.True}),
 	})
 	plan := func(cfg cty.Value, replace bool) providers.PlanChangeResponse {
 		return planInstance(providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfg, Replace: replace})
@@ -44,6 +44,11 @@ func TestPlanDataVolume(t *testing.T) {
 	r := plan(volumeInstanceConfig(10, nil), false)
 	if r.Diagnostics.HasErrors() || !r.Planned.RawEquals(prior) {
 		t.Fatalf("unchanged: %v\nplanned %#v\nprior   %#v", r.Diagnostics, r.Planned, prior)
+	}
+	detached := withAttrs(prior, map[string]cty.Value{"data_volume": withAttrs(getAttr(prior, "data_volume"), map[string]cty.Value{"attached": cty.False})})
+	r = planInstance(providers.PlanChangeRequest{Addr: addr, Prior: detached, Config: volumeInstanceConfig(10, nil)})
+	if r.Planned.RawEquals(detached) || len(r.Notes) != 1 || r.Notes[0] != "data volume vol-1 is not attached to the instance: it is attached again" {
+		t.Fatalf("detached: notes %q", r.Notes)
 	}
 	r = plan(volumeInstanceConfig(20, nil), false)
 	if len(r.RequiresReplace) > 0 || !volID(r).RawEquals(cty.StringVal("vol-1")) ||
@@ -113,6 +118,19 @@ func TestDataVolumeLifecycle(t *testing.T) {
 	}
 	if s := w.counts.String(); s != "DescribeInstances=1 DescribeVolumes=1" {
 		t.Errorf("refresh calls: %s", s)
+	}
+
+	// Detached behind mlops's back: the refresh says so, the apply attaches it again.
+	if _, err := w.ec2.DetachVolume(w.ctx, &ec2.DetachVolumeInput{VolumeId: awssdk.String(volID), InstanceId: awssdk.String(getString(st, "id"))}); err != nil {
+		t.Fatal(err)
+	}
+	got = w.refresh(providers.ResourceObject{Addr: addr, State: st})
+	if getBool(getAttr(got[0], "data_volume"), "attached", true) {
+		t.Fatalf("refresh of a detached volume: %#v", getAttr(got[0], "data_volume"))
+	}
+	a = w.apply(addr, got[0], volumeInstanceConfig(10, nil))
+	if !a.resp.NewState.RawEquals(st) || w.counts.Count("AttachVolume") != 1 {
+		t.Fatalf("attached again: %#v (%s)", getAttr(a.resp.NewState, "data_volume"), w.counts)
 	}
 
 	// A run that died before recording the volume: the next one adopts it.
