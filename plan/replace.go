@@ -123,3 +123,19 @@ func (e *Engine) withHostSteps(addr addrs.Resource, v cty.Value, layers []provid
 	}
 	return append(steps, layers...), diags
 }
+
+// unreachableSteps warns about host steps of a resource without an ssh
+// block: nothing can carry them out (a data volume stays unformatted and
+// unmounted).
+func (e *Engine) unreachableSteps(ch *Change) hcl.Diagnostics {
+	steps := e.hostSteps(ch.Addr, ch.After)
+	if len(steps) == 0 {
+		return nil
+	}
+	d := &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Host step without SSH",
+		Detail: fmt.Sprintf("%s asks its host for the step %q, but has no ssh block: mlops cannot reach the machine to carry it out (a data volume is attached, but not formatted or mounted). Add an ssh block.", ch.Addr, steps[0].Addr.Name)}
+	if cr := e.Config.Resources[ch.Addr]; cr != nil {
+		d.Subject = cr.DeclRange.Ptr()
+	}
+	return hcl.Diagnostics{d}
+}

@@ -141,6 +141,12 @@ func TestReplacementOfConvergedHostNeedsNaming(t *testing.T) {
 		t.Errorf("saved plan: loses %q, unnamed %v", back.Change(ra("fake_pet.box")).Loses, back.UnnamedReplacements())
 	}
 
+	// Steps without an ssh block to carry them out: a warning.
+	ref, _ = e.Refresh(context.Background(), h.st, RefreshOptions{})
+	if _, d := e.Plan(context.Background(), ref, PlanOptions{}); d.HasErrors() || len(d) != 1 || d[0].Summary != "Host step without SSH" {
+		t.Fatalf("steps without ssh: %v", d)
+	}
+
 	// An address that names nothing is an error.
 	ref, _ = e.Refresh(context.Background(), h.st, RefreshOptions{})
 	if _, d := e.Plan(context.Background(), ref, PlanOptions{Replace: []addrs.Resource{ra("fake_pet.nope")}}); !d.HasErrors() ||
