@@ -142,6 +142,8 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 	}
 	// A no-op plan reads the data volume in the instances' DescribeVolumes.
 	counter := testworld.StartFaultProxy(t, vols.URL())
+	commands := sessions(a)
+	base := commands()
 	before = a.Connections()
 	if r := s.runEnv([]string{"AWS_ENDPOINT_URL=" + counter.URL()}, "plan", "-detailed-exitcode"); r.code != 0 {
 		t.Fatalf("no-op plan: %s", r)
@@ -150,9 +152,10 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 	for _, x := range counter.Log() {
 		calls[x.Action]++
 	}
-	t.Logf("a no-op plan with a data volume: EC2 calls %v, %d SSH connection(s)", calls, a.Connections()-before)
-	if calls["DescribeVolumes"] != 1 || calls["DescribeInstances"] != 1 || a.Connections()-before != 1 {
-		t.Errorf("a no-op plan made EC2 calls %v and %d SSH connections; want one DescribeVolumes, one DescribeInstances, one connection", calls, a.Connections()-before)
+	ran := commands() - base
+	t.Logf("a no-op plan with a data volume: EC2 calls %v, %d SSH connection(s), %d remote command(s)", calls, a.Connections()-before, ran)
+	if calls["DescribeVolumes"] != 1 || calls["DescribeInstances"] != 1 || a.Connections()-before != 1 || ran != 1 {
+		t.Errorf("a no-op plan made EC2 calls %v, %d SSH connections and %d remote commands; want one DescribeVolumes, one DescribeInstances, one connection, one command", calls, a.Connections()-before, ran)
 	}
 	if _, u, _, _ := mountFacts(t, a); u != uuid {
 		t.Fatalf("the file system changed: UUID %s -> %s", uuid, u)
