@@ -2,6 +2,8 @@ package views
 
 import (
 	"github.com/mlops-dev/mlops/plan"
+	"github.com/mlops-dev/mlops/schema"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // renderLoses says under a guarded replacement what it destroys, and
@@ -44,4 +46,17 @@ func guardJSON(p *plan.Plan, ch *plan.Change) *jsonGuard {
 		return nil
 	}
 	return &jsonGuard{Loses: ch.Loses, Named: isNamed(p, ch)}
+}
+
+// inPlaceBlock reports whether a single nested block is present before and
+// after an update (or a replacement of an existing object), so that its
+// diff is drawn attribute by attribute.
+func inPlaceBlock(nb *schema.NestedBlock, before, after, object cty.Value, action plan.Action) bool {
+	if nb.Nesting != schema.NestingSingle || action == plan.Create || action == plan.Delete {
+		return false
+	}
+	if action == plan.Replace && (object == cty.NilVal || object.IsNull()) {
+		return false
+	}
+	return before.IsKnown() && after.IsKnown() && !before.IsNull() && !after.IsNull()
 }

@@ -84,3 +84,18 @@ func TestRenderGuardedReplacement(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderGrowingDataVolume: a single nested block that changes is drawn
+// in place (~ data_volume { ~ size_gb = 100 -> 200 }), not as a removal
+// and an addition.
+func TestRenderGrowingDataVolume(t *testing.T) {
+	p, schemas := guardedPlan(false)
+	ch := p.Changes[0]
+	ch.Action, ch.Loses, ch.Reasons, ch.ReplacePaths = plan.Update, "", nil, nil
+	ch.After = cty.ObjectVal(map[string]cty.Value{"ami": cty.StringVal("ami-old"), "id": cty.StringVal("i-1"),
+		"data_volume": cty.ObjectVal(map[string]cty.Value{"size_gb": cty.NumberIntVal(200), "id": cty.StringVal("vol-0abc")})})
+	ch.Notes = []string{"data volume vol-0abc grows from 100 to 200 GiB in place; its file system is grown on the host"}
+	var text bytes.Buffer
+	RenderPlan(&text, &Streams{}, schemas, p)
+	golden(t, "volume-grows.txt", text.String())
+}
