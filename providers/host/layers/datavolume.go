@@ -82,8 +82,11 @@ func (s *dataVolumeSpec) probe(w *script) {
 	w.fact("mnt", `"$mnt"`)
 	w.fact("user", `"$(id -un)"`)
 	w.flag("device", `[ -b "$dev" ]`)
-	w.line(`if [ -b "$dev" ] && sudo -n true >/dev/null 2>&1; then`)
-	w.line(`  __mlops_fact disk "$(sudo -n sh -c 'blkid -p -o export -- "$1"; echo "SIZE=$(blockdev --getsize64 "$1")"; dumpe2fs -h -- "$1" 2>/dev/null | sed -n "s/^Block count: *\([0-9]*\)$/BLOCKS=\1/p; s/^Block size: *\([0-9]*\)$/BLOCKSIZE=\1/p"' sh "$dev" 2>/dev/null)"`)
+	// Root reads the device itself; anyone else through sudo -n.
+	w.line(`s=`)
+	w.line(`if [ "$(id -u)" != 0 ]; then s='sudo -n'; fi`)
+	w.line(`if [ -b "$dev" ] && { [ -z "$s" ] || sudo -n true >/dev/null 2>&1; }; then`)
+	w.line(`  __mlops_fact disk "$($s sh -c 'blkid -p -o export -- "$1"; echo "SIZE=$(blockdev --getsize64 "$1")"; dumpe2fs -h -- "$1" 2>/dev/null | sed -n "s/^Block count: *\([0-9]*\)$/BLOCKS=\1/p; s/^Block size: *\([0-9]*\)$/BLOCKSIZE=\1/p"' sh "$dev" 2>/dev/null)"`)
 	w.line(`fi`)
 	w.fact("devnum", `"$(mountpoint -x -- "$dev" 2>/dev/null)"`)
 	w.fact("mntnum", `"$(mountpoint -d -- "$mnt" 2>/dev/null)"`)
