@@ -317,7 +317,7 @@ func (a *applier) deleteResource(ctx context.Context, ch *Change) bool {
 	id := idOf(ch.Before, rs)
 	return a.track(ch.Addr, Delete, id, func() (string, hcl.Diagnostics) {
 		resp := prov.ApplyChange(ctx, providers.ApplyChangeRequest{Addr: ch.Addr, Prior: ch.Before,
-			Planned: cty.NullVal(rs.ImpliedType()), Config: cty.NullVal(rs.ImpliedType()),
+			Planned: cty.NullVal(rs.ImpliedType()), Config: cty.NullVal(rs.ImpliedType()), Replacing: ch.Action == Replace,
 			Progress: func(msg string) { a.e.hooks().Progress(ch.Addr, msg) }})
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -423,6 +423,9 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	vals := a.snapshotVals()
 	self := vals[addr]
 	ssh, layers, d := a.e.evalHost(addr, vals, self)
+	if !d.HasErrors() {
+		layers, d = a.e.withHostSteps(addr, self, layers)
+	}
 	if d.HasErrors() {
 		a.addDiag(d...)
 		return false

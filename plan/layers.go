@@ -59,6 +59,9 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 	var jobs []*probeJob
 	for _, ch := range p.Changes {
 		cr := e.Config.Resources[ch.Addr]
+		if cr != nil && cr.SSH == nil && ch.Action != Delete {
+			diags = append(diags, e.unreachableSteps(ch)...)
+		}
 		if cr == nil || cr.SSH == nil || ch.Action == Delete {
 			continue
 		}
@@ -78,6 +81,8 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 		if d.HasErrors() {
 			continue
 		}
+		layers, d = e.withHostSteps(ch.Addr, ch.After, layers)
+		diags = append(diags, d...)
 		configured := map[string]bool{}
 		for _, l := range layers {
 			configured[l.Addr.Name] = true

@@ -86,6 +86,9 @@ type Change struct {
 	// Dependencies are the resources this one depends on (from the configuration,
 	// or from state for resources no longer configured).
 	Dependencies []addrs.Resource
+	// Loses says what a replacement of a converged host destroys; apply
+	// refuses it unless the resource is among Plan.Replace.
+	Loses string
 }
 
 // LayerChange is the planned change of one software layer.
@@ -122,6 +125,9 @@ type Plan struct {
 	Serial  uint64
 	// Variables are the variable values the plan was made with.
 	Variables map[string]cty.Value
+	// Replace are the resources the user named with -replace: replaced
+	// even when nothing forces it, and allowed to be replaced when Loses.
+	Replace []addrs.Resource
 }
 
 // Counts is the summary line's numbers.

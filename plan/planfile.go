@@ -41,6 +41,7 @@ type fileChange struct {
 	HostNote       string      `json:"host_note,omitempty"`
 	PreventDestroy bool        `json:"prevent_destroy,omitempty"`
 	Dependencies   []string    `json:"dependencies,omitempty"`
+	Loses          string      `json:"loses,omitempty"`
 }
 
 type fileOutput struct {
@@ -62,6 +63,8 @@ type planFile struct {
 	Outputs   []fileOutput         `json:"outputs,omitempty"`
 	// ReplacePaths are stored as rendered strings plus as msgpack paths.
 	ReplacePathValues map[string][]fileValue `json:"replace_path_values,omitempty"`
+	// Replace are the -replace addresses the plan was made with.
+	Replace []string `json:"replace,omitempty"`
 }
 
 func encodeFileValue(v cty.Value) (fileValue, error) {
@@ -125,7 +128,7 @@ func valuesToPath(vs []fileValue) cty.Path {
 // Marshal encodes the plan for `mlops plan -out`.
 func Marshal(p *Plan) ([]byte, error) {
 	f := planFile{Format: "mlops-plan", Version: PlanFileVersion, Destroy: p.Destroy, Lineage: p.Lineage, Serial: p.Serial,
-		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}}
+		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}, Replace: addrStrings(p.Replace)}
 	for n, v := range p.Variables {
 		fv, err := encodeFileValue(v)
 		if err != nil {
@@ -135,7 +138,7 @@ func Marshal(p *Plan) ([]byte, error) {
 	}
 	for _, c := range p.Changes {
 		fc := fileChange{Addr: c.Addr.String(), Action: c.Action.Verb(), Reasons: c.Reasons, Notes: c.Notes,
-			HostNote: c.HostNote, PreventDestroy: c.PreventDestroy, Dependencies: addrStrings(c.Dependencies)}
+			HostNote: c.HostNote, PreventDestroy: c.PreventDestroy, Dependencies: addrStrings(c.Dependencies), Loses: c.Loses}
 		var err error
 		if fc.Before, err = encodeFileValue(c.Before); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Addr, err)
@@ -178,7 +181,7 @@ func Unmarshal(b []byte) (*Plan, error) {
 	if f.Version != PlanFileVersion {
 		return nil, fmt.Errorf("saved plan has format version %d; this mlops reads version %d", f.Version, PlanFileVersion)
 	}
-	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{}}
+	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{}, Replace: parseAddrs(f.Replace)}
 	for n, fv := range f.Variables {
 		v, err := decodeFileValue(fv)
 		if err != nil {
@@ -192,7 +195,7 @@ func Unmarshal(b []byte) (*Plan, error) {
 			return nil, fmt.Errorf("saved plan: %w", err)
 		}
 		c := &Change{Addr: addr, Action: ParseAction(fc.Action), Reasons: fc.Reasons, Notes: fc.Notes, HostNote: fc.HostNote,
-			PreventDestroy: fc.PreventDestroy, Dependencies: parseAddrs(fc.Dependencies)}
+			PreventDestroy: fc.PreventDestroy, Dependencies: parseAddrs(fc.Dependencies), Loses: fc.Loses}
 		if c.Before, err = decodeFileValue(fc.Before); err != nil {
 			return nil, fmt.Errorf("saved plan: %s: %w", fc.Addr, err)
 		}

@@ -49,6 +49,8 @@ type PlanOptions struct {
 	Destroy bool
 	// SkipRefresh plans against the recorded state without reading the cloud.
 	SkipRefresh bool
+	// Replace are the resources named with -replace (see replace.go).
+	Replace []addrs.Resource
 }
 
 // ConfigureProviders configures every provider the configuration or the
@@ -261,7 +263,10 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, opts RefreshOptio
 // ref is the refreshed state from Refresh.
 func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}}
+	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}, Replace: opts.Replace}
+	if d := e.checkReplaceAddrs(opts.Replace); d.HasErrors() {
+		return nil, d
+	}
 	for name, v := range e.Config.Variables {
 		p.Variables[name] = v.Value
 	}
@@ -333,7 +338,8 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		if !exists {
 			prior = cty.NullVal(rs.ImpliedType())
 		}
-		resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal})
+		forced := exists && named(opts.Replace, addr)
+		resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal, Replace: forced})
 		diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
 		if resp.Diagnostics.HasErrors() {
 			continue
@@ -350,17 +356,21 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		case sr != nil && sr.Status == "tainted":
 			ch.Action = Replace
 			ch.Reasons = append(ch.Reasons, "it is tainted: its creation did not finish")
-		case len(resp.RequiresReplace) > 0:
+		case len(resp.RequiresReplace) > 0 || forced:
 			ch.Action = Replace
 			ch.ReplacePaths = resp.RequiresReplace
 			for _, path := range resp.RequiresReplace {
 				ch.Reasons = append(ch.Reasons, pathString(path)+" forces replacement")
+			}
+			if forced {
+				ch.Reasons = append(ch.Reasons, ReasonReplaceRequested)
 			}
 		case resp.Planned.RawEquals(prior):
 			ch.Action = NoOp
 		default:
 			ch.Action = Update
 		}
+		e.guardReplacement(ch, resp)
 		if ch.Action == Replace && cr.PreventDestroy {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Instance cannot be destroyed",
 				Detail:  fmt.Sprintf("%s has lifecycle.prevent_destroy set, but the plan calls for it to be replaced (%s).", addr, strings.Join(ch.Reasons, ", ")),

@@ -40,6 +40,7 @@ func RenderPlan(w io.Writer, s *Streams, schemas schema.Schemas, p *plan.Plan) {
 		}
 		lw.line("")
 		renderChange(lw, schemas, ch)
+		renderLoses(lw, p, ch)
 	}
 	c := p.Count()
 	lw.line("")
@@ -206,6 +207,7 @@ type jsonResourceChange struct {
 	Notes        []string        `json:"notes,omitempty"`
 	HostNote     string          `json:"host_note,omitempty"`
 	Layers       []jsonLayer     `json:"layers,omitempty"`
+	Replacement  *jsonGuard      `json:"guarded_replacement,omitempty"`
 }
 
 type jsonLayer struct {
@@ -280,6 +282,7 @@ func PlanJSON(p *plan.Plan) any {
 		for _, l := range ch.Layers {
 			jc.Layers = append(jc.Layers, jsonLayer{Address: l.Addr.String(), Kind: l.Kind, Action: l.Action.Verb(), Reasons: l.Reasons})
 		}
+		jc.Replacement = guardJSON(p, ch)
 		jp.ResourceChanges = append(jp.ResourceChanges, jc)
 	}
 	for _, o := range p.Outputs {

@@ -201,6 +201,18 @@ func (w *lineWriter) blockDiff(blk *schema.Block, before, after cty.Value, repla
 			return out
 		}
 		bs, as := elems(bv), elems(av)
+		if inPlaceBlock(nb, bv, av, before, action) {
+			// One block on both sides (a data volume that grows): its
+			// attributes change in place; it is not removed and added.
+			if bv.RawEquals(av) {
+				hidden++
+			} else {
+				w.line("%s%s %s {", indent, w.symbol(plan.Update), bn)
+				w.blockDiff(&nb.Block, bv, av, nil, indent+"    ", plan.Update)
+				w.line("%s  }", indent)
+			}
+			continue
+		}
 		contains := func(list []cty.Value, x cty.Value) bool {
 			for _, y := range list {
 				if y.RawEquals(x) {

@@ -29,6 +29,8 @@ Options:
   -out FILE            Save the plan, to apply exactly it with "mlops apply FILE".
   -json                Print the plan as JSON (format: docs/json-format.md).
   -destroy             Plan to destroy everything instead.
+  -replace ADDR        Replace this resource even if nothing forces it; also
+                       allows the replacement of a converged machine (repeatable).
   -refresh=false       Do not read the cloud; plan against the recorded state.
   -detailed-exitcode   Exit 0 when there are no changes, 2 when there are, 1 on error.
   -parallelism N       Operations in parallel (default 10).
@@ -45,6 +47,9 @@ Usage: mlops [-chdir=DIR] apply [options] [PLANFILE]
 
 Options:
   -auto-approve        Do not ask for confirmation.
+  -replace ADDR        Replace this resource even if nothing forces it. A plan
+                       that replaces a machine with layers or a data volume is
+                       refused unless it is named so (repeatable).
   -var NAME=VALUE      Set a variable (repeatable).
   -var-file FILE       Read variables from an HCL file (repeatable).
   -json                Print progress as JSON lines.
@@ -87,6 +92,7 @@ type opFlags struct {
 	lock             bool
 	chdir            string
 	planFile         string
+	replace          stringList
 }
 
 func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
@@ -108,6 +114,9 @@ func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
 	case "apply", "destroy":
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
 		fs.BoolVar(&o.verbose, "verbose", false, "")
+	}
+	if name == "plan" || name == "apply" {
+		fs.Var(&o.replace, "replace", "")
 	}
 	if !parseFlags(d, fs, usage, args) {
 		return nil, false
@@ -176,6 +185,12 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		}
 		o.vf.vars = savedVars(saved)
 		o.destroy = saved.Destroy
+		o.replace = append(o.replace, savedReplace(saved)...)
+	}
+	replace, err := parseReplace(o.replace)
+	if err != nil {
+		renderError(d, o.json, "Invalid -replace address", err)
+		return 1
 	}
 
 	// Everything about the input is checked before any API call or SSH connection.
@@ -252,7 +267,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		renderDiags(d, o.json, l.cfg, diags)
 		return 1
 	}
-	p, pdiags := l.engine.Plan(stop, ref, plan.PlanOptions{Destroy: o.destroy})
+	p, pdiags := l.engine.Plan(stop, ref, plan.PlanOptions{Destroy: o.destroy, Replace: replace})
 	diags = append(diags, pdiags...)
 	if diags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, diags)
@@ -304,6 +319,11 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
 	} else {
 		jsonHooks.Emit(views.Event{Type: "planned_changes", Message: "Planned changes", Plan: views.PlanJSON(p)})
+	}
+	// A converged machine is replaced only when named, whatever approves.
+	if refused := l.engine.CheckReplacements(p); refused.HasErrors() {
+		renderDiags(d, o.json, l.cfg, refused)
+		return 1
 	}
 	if !p.HasChanges() {
 		if len(ref.Gone) > 0 {

@@ -118,8 +118,9 @@ func securityGroupSchema() *schema.Resource {
 
 func instanceSchema() *schema.Resource {
 	return &schema.Resource{
-		IDAttr: "id",
-		SSH:    true,
+		IDAttr:    "id",
+		SSH:       true,
+		HostSteps: dataVolumeSteps,
 		Block: schema.Block{
 			Description: "An EC2 instance.",
 			Attributes: map[string]*schema.Attribute{
@@ -149,6 +150,7 @@ func instanceSchema() *schema.Resource {
 				"availability_zone": {Type: cty.String, Computed: true, Description: "The availability zone."},
 				"root_volume_id":    {Type: cty.String, Computed: true, Description: "The root EBS volume ID."},
 			},
+			BlockTypes: map[string]*schema.NestedBlock{"data_volume": dataVolumeBlock()},
 		},
 	}
 }

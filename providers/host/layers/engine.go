@@ -41,6 +41,9 @@ func (e *Engine) nonce() string {
 func decode(kindName string, cfg cty.Value) (spec, error) {
 	k, ok := sharedKinds()[kindName]
 	if !ok {
+		k, ok = sharedInternalKinds()[kindName]
+	}
+	if !ok {
 		return nil, fmt.Errorf("unknown layer kind %q", kindName)
 	}
 	if err := validateConfig(k.schema, cfg); err != nil {

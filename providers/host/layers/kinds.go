@@ -112,6 +112,9 @@ func kinds() map[string]kind {
 // kinds' schemas each time.
 var sharedKinds = sync.OnceValue(kinds)
 
+// sharedInternalKinds are the host step kinds (internalKinds), built once.
+var sharedInternalKinds = sync.OnceValue(internalKinds)
+
 // Schemas returns the schema of every layer kind, by kind name. The map is
 // new on every call; callers may keep it.
 func Schemas() map[string]*schema.Layer {
