@@ -51,7 +51,8 @@ type Config struct {
 	// Backend is the mlops { backend "TYPE" { ... } } block; nil means local state.
 	Backend *Backend
 
-	eval *evaluator
+	eval  *evaluator
+	reads *fileReads
 }
 
 // Variable is a variable block with its resolved value.
@@ -65,6 +66,9 @@ type Variable struct {
 	DeclRange hcl.Range
 	// Sensitive comes from sensitive = true: the value is never rendered.
 	Sensitive bool
+	// Source says where Value came from: SourceDefault, SourceEnv,
+	// SourceFlag, or SourceVarFile followed by the file's path; "" when unset.
+	Source string
 
 	defaults *typeexpr.Defaults // optional-attribute defaults of the type
 	typed    bool               // a type was declared (even "any")

@@ -122,6 +122,12 @@ type Plan struct {
 	Serial  uint64
 	// Variables are the variable values the plan was made with.
 	Variables map[string]cty.Value
+	// Inputs are the files the plan was made from (set by the command that
+	// saves it); nil in a plan that is not saved.
+	Inputs *Inputs
+	// HostKeys are the host keys seen at first contact with hosts that had
+	// none pinned, by HostKeyID; apply demands the same keys.
+	HostKeys map[string]string
 }
 
 // Counts is the summary line's numbers.

@@ -10,8 +10,9 @@ import (
 	ctymsgpack "github.com/zclconf/go-cty/cty/msgpack"
 )
 
-// PlanFileVersion is the format of saved plans (mlops plan -out).
-const PlanFileVersion = 1
+// PlanFileVersion is the format of saved plans (mlops plan -out). Version 2
+// added the inputs, the host keys seen at plan and the content digest.
+const PlanFileVersion = 2
 
 // A saved plan keeps cty values as msgpack, which, unlike JSON, can hold
 // unknown values ("known after apply").
@@ -62,6 +63,11 @@ type planFile struct {
 	Outputs   []fileOutput         `json:"outputs,omitempty"`
 	// ReplacePaths are stored as rendered strings plus as msgpack paths.
 	ReplacePathValues map[string][]fileValue `json:"replace_path_values,omitempty"`
+	Inputs            *fileInputs            `json:"inputs,omitempty"`
+	HostKeys          map[string]string      `json:"host_keys,omitempty"`
+	// Digest is the SHA-256 of the file's content with Digest empty (see
+	// contentDigest); a plan file edited after it was written is refused.
+	Digest string `json:"digest"`
 }
 
 func encodeFileValue(v cty.Value) (fileValue, error) {
@@ -163,6 +169,13 @@ func Marshal(p *Plan) ([]byte, error) {
 		}
 		f.Outputs = append(f.Outputs, fo)
 	}
+	f.Inputs = encodeInputs(p.Inputs)
+	f.HostKeys = p.HostKeys
+	digest, err := contentDigest(f)
+	if err != nil {
+		return nil, err
+	}
+	f.Digest = digest
 	return json.MarshalIndent(f, "", "  ")
 }
 
@@ -178,7 +191,11 @@ func Unmarshal(b []byte) (*Plan, error) {
 	if f.Version != PlanFileVersion {
 		return nil, fmt.Errorf("saved plan has format version %d; this mlops reads version %d", f.Version, PlanFileVersion)
 	}
-	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{}}
+	if err := checkDigest(f); err != nil {
+		return nil, err
+	}
+	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{},
+		Inputs: decodeInputs(f.Inputs), HostKeys: f.HostKeys}
 	for n, fv := range f.Variables {
 		v, err := decodeFileValue(fv)
 		if err != nil {
