@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"sort"
 	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/addrs"
 )
 
 // Where a variable's value came from (Variable.Source). A saved plan records
@@ -57,4 +60,20 @@ func (c *Config) FilesRead() []FileInput {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
+}
+
+// AttributeRange returns the range of the argument name in the block of
+// addr ("name = value", the whole line's expression), for diagnostics that
+// providers raise about one argument. ok is false when the block does not
+// set it.
+func (c *Config) AttributeRange(addr addrs.Resource, name string) (hcl.Range, bool) {
+	r := c.Resources[addr]
+	if r == nil || r.content == nil {
+		return hcl.Range{}, false
+	}
+	a := r.content.attrs[name]
+	if a == nil {
+		return hcl.Range{}, false
+	}
+	return a.Range, true
 }

@@ -334,7 +334,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 			prior = cty.NullVal(rs.ImpliedType())
 		}
 		resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal})
-		diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
+		diags = append(diags, e.providerSubjects(addr, resp.Diagnostics)...)
 		if resp.Diagnostics.HasErrors() {
 			continue
 		}

@@ -38,6 +38,10 @@ func runValidate(d Deps, g globals, args []string) int {
 		return 1
 	}
 	l, diags := loadConfig(d, configDir(d, g, *chdir), varFlags{}, true)
+	if !diags.HasErrors() && l != nil && l.engine != nil {
+		// The providers' offline checks: what plan would reject without an API call.
+		diags = append(diags, l.engine.Validate()...)
+	}
 	if *jsonOut {
 		_ = views.RenderDiagnosticsJSON(d.Streams.Out, diags)
 	} else {
