@@ -162,6 +162,10 @@ type SSHSettings struct {
 	HostKey    string        // pinned key, "" = pin at first contact
 	Timeout    time.Duration // default 5m
 	Alias      string
+	// StrictHostKey refuses a host whose key is pinned nowhere (host_key,
+	// state, ~/.ssh/known_hosts for host resources) instead of trusting it
+	// at first contact.
+	StrictHostKey bool
 	// Known is false when some setting is not known yet (e.g. self.public_ip
 	// before the instance exists); the other fields are then unreliable.
 	Known bool

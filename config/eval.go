@@ -383,6 +383,9 @@ func (s *scope) ssh(r *Resource, self cty.Value) (SSHSettings, hcl.Diagnostics) 
 			set.Port = int(port)
 		}
 	}
+	if v, _, ok := value("strict_host_key", cty.Bool); ok {
+		set.StrictHostKey = v.True()
+	}
 	if v, a, ok := value("timeout", cty.String); ok {
 		d, err := time.ParseDuration(v.AsString())
 		if err != nil || d <= 0 {

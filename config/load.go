@@ -307,6 +307,7 @@ var (
 			{Name: "host_key"},
 			{Name: "timeout"},
 			{Name: "alias"},
+			{Name: "strict_host_key"},
 		},
 	}
 	layerMeta = &hcl.BodySchema{

@@ -476,12 +476,14 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	} else {
 		h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
 	}
-	sess, d := a.e.Hosts.Open(ctx, sshTarget(ssh), knownKey)
+	target := a.e.hostTarget(addr, ssh)
+	sess, d := a.e.Hosts.Open(ctx, target, knownKey)
 	if d.HasErrors() {
 		a.addDiag(withSubject(prefixDiags(d, addr.String()), cr.DeclRange)...)
 		return false
 	}
 	defer sess.Close()
+	a.e.sawHostKey(addr, target, knownKey, sess.HostKey())
 	a.mu.Lock()
 	if sr := a.st.Resource(addr.String()); sr != nil && sr.HostKey != sess.HostKey() {
 		sr.HostKey = sess.HostKey()

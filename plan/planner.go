@@ -28,6 +28,9 @@ type Engine struct {
 	Hooks   Hooks
 	// Parallelism bounds concurrent operations (default 10).
 	Parallelism int
+
+	// seen holds the host keys seen at first contact in this run.
+	seen hostKeyBook
 }
 
 func (e *Engine) hooks() Hooks {

@@ -189,6 +189,8 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("%s; run mlops plan again", strings.Join(moved, "; ")))
 			return 1
 		}
+		// The hosts must be the machines the plan looked at.
+		l.engine.DemandHostKeys(saved.HostKeys)
 	}
 	var hooks plan.Hooks
 	var jsonHooks *views.JSONHooks
@@ -284,6 +286,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 				path = filepath.Join(d.Cwd, path)
 			}
 			p.Inputs = planInputs(dir, l.cfg, l.varFiles)
+			p.HostKeys = l.engine.SeenHostKeys()
 			b, err := plan.Marshal(p)
 			if err == nil {
 				err = writePlanFile(path, b)

@@ -92,9 +92,16 @@ func (h *Hosts) Dial(ctx context.Context, target providers.SSHTarget, knownHostK
 		c.pin, err = parsePin(target.HostKey, KeyFromConfig)
 	case knownHostKey != "":
 		c.pin, err = parsePin(knownHostKey, KeyFromState)
+	case target.SeenHostKey != "":
+		c.pin, err = parsePin(target.SeenHostKey, KeyFromPlan)
+	case target.KnownHosts:
+		c.pin, err = h.knownHostsPin(c.addr)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.pin.key == nil && (target.StrictHostKey || h.opts.StrictHostKeys) {
+		return nil, &UnpinnedHostError{Addr: c.addr, KnownHosts: target.KnownHosts}
 	}
 	if c.keys, err = h.loadKeyFile(target.PrivateKeyFile); err != nil {
 		return nil, err
