@@ -53,6 +53,7 @@ type Config struct {
 
 	eval  *evaluator
 	reads *fileReads
+	sens  *sensitivity
 }
 
 // Variable is a variable block with its resolved value.
@@ -177,4 +178,6 @@ type LayerValue struct {
 	Kind      string
 	Config    cty.Value // conforms to the kind's schema; may contain unknowns
 	DeclRange hcl.Range
+	// Sensitive: some setting derives from a sensitive variable.
+	Sensitive bool
 }

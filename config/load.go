@@ -81,6 +81,7 @@ func newConfig(dir string, opts LoadOptions) *Config {
 	return &Config{
 		Dir:       dir,
 		reads:     reads,
+		sens:      &sensitivity{},
 		Sources:   map[string][]byte{},
 		Files:     map[string]*hcl.File{},
 		Variables: map[string]*Variable{},

@@ -554,12 +554,13 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	if len(toApply) > 0 {
 		begin(toApply[0].Addr, actionOf(toApply[0].Addr))
 	}
+	out := &layerOutputFilter{e: a.e, h: h}
 	resp := sess.Converge(ctx, providers.ConvergeRequest{
 		Layers: toApply,
 		Remove: remove,
 		Output: func(l addrs.Layer, line string) {
 			begin(l, actionOf(l))
-			h.LayerOutput(l, line)
+			out.line(l, line)
 		},
 		Done: func(l addrs.Layer) {
 			begin(l, actionOf(l))
@@ -637,7 +638,8 @@ func (a *applier) recordLayerLocked(addr addrs.Resource, l providers.Layer) {
 	}
 	var raw json.RawMessage
 	if l.Config != cty.NilVal && l.Config.IsWhollyKnown() {
-		if b, err := ctyjson.Marshal(l.Config, l.Config.Type()); err == nil {
+		cfg := recordedLayerConfig(a.e.Schemas.Layers[l.Kind], l.Config)
+		if b, err := ctyjson.Marshal(cfg, cfg.Type()); err == nil {
 			raw = b
 		}
 	}

@@ -86,6 +86,9 @@ type Change struct {
 	// Dependencies are the resources this one depends on (from the configuration,
 	// or from state for resources no longer configured).
 	Dependencies []addrs.Resource
+	// Sensitive lists the top-level attributes whose configured values
+	// derive from a sensitive variable: views show them as SensitiveValue.
+	Sensitive []string
 }
 
 // LayerChange is the planned change of one software layer.

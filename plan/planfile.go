@@ -42,6 +42,7 @@ type fileChange struct {
 	HostNote       string      `json:"host_note,omitempty"`
 	PreventDestroy bool        `json:"prevent_destroy,omitempty"`
 	Dependencies   []string    `json:"dependencies,omitempty"`
+	Sensitive      []string    `json:"sensitive_attributes,omitempty"`
 }
 
 type fileOutput struct {
@@ -141,7 +142,7 @@ func Marshal(p *Plan) ([]byte, error) {
 	}
 	for _, c := range p.Changes {
 		fc := fileChange{Addr: c.Addr.String(), Action: c.Action.Verb(), Reasons: c.Reasons, Notes: c.Notes,
-			HostNote: c.HostNote, PreventDestroy: c.PreventDestroy, Dependencies: addrStrings(c.Dependencies)}
+			HostNote: c.HostNote, PreventDestroy: c.PreventDestroy, Dependencies: addrStrings(c.Dependencies), Sensitive: c.Sensitive}
 		var err error
 		if fc.Before, err = encodeFileValue(c.Before); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Addr, err)
@@ -209,7 +210,7 @@ func Unmarshal(b []byte) (*Plan, error) {
 			return nil, fmt.Errorf("saved plan: %w", err)
 		}
 		c := &Change{Addr: addr, Action: ParseAction(fc.Action), Reasons: fc.Reasons, Notes: fc.Notes, HostNote: fc.HostNote,
-			PreventDestroy: fc.PreventDestroy, Dependencies: parseAddrs(fc.Dependencies)}
+			PreventDestroy: fc.PreventDestroy, Dependencies: parseAddrs(fc.Dependencies), Sensitive: fc.Sensitive}
 		if c.Before, err = decodeFileValue(fc.Before); err != nil {
 			return nil, fmt.Errorf("saved plan: %s: %w", fc.Addr, err)
 		}

@@ -342,7 +342,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 			continue
 		}
 		ch := &Change{Addr: addr, Before: prior, After: resp.Planned, Notes: resp.Notes,
-			PreventDestroy: cr.PreventDestroy, Dependencies: cr.DependsOn}
+			PreventDestroy: cr.PreventDestroy, Dependencies: cr.DependsOn, Sensitive: e.Config.SensitiveAttributes(addr)}
 		sr := ref.State.Resource(addr.String())
 		switch {
 		case !exists:

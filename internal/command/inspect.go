@@ -227,6 +227,9 @@ func runOutput(d Deps, g globals, args []string) int {
 			fmt.Fprintln(d.Streams.Out, string(o.Value))
 		case *raw && v.Type() == cty.String:
 			fmt.Fprint(d.Streams.Out, v.AsString())
+		case o.Sensitive && !*raw:
+			// As Terraform: only -raw and -json print a sensitive value.
+			fmt.Fprintln(d.Streams.Out, plan.SensitiveValue)
 		default:
 			fmt.Fprintln(d.Streams.Out, views.ValueString(v))
 		}
@@ -320,6 +323,14 @@ func runShow(d Deps, g globals, args []string) int {
 		return 1
 	}
 	if *jsonOut {
+		// Sensitive outputs are masked here; mlops output -json or -raw
+		// prints them on purpose.
+		st = st.DeepCopy()
+		for _, o := range st.Outputs {
+			if o.Sensitive {
+				o.Value = json.RawMessage(`"` + plan.SensitiveValue + `"`)
+			}
+		}
 		b, err := st.Encode()
 		if err != nil {
 			renderError(d, true, "Cannot encode the state", err)

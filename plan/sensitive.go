@@ -1,0 +1,101 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/schema"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// SensitiveValue is what every view shows instead of a sensitive value.
+const SensitiveValue = "(sensitive value)"
+
+// sensitiveMark marks the values a view must not show (see MarkSensitive).
+type sensitiveMark struct{}
+
+// MarkSensitive returns v with the given top-level attributes marked, for
+// views: a marked value renders as SensitiveValue. v is returned as it is
+// when it is not a known object.
+func MarkSensitive(v cty.Value, attrs []string) cty.Value {
+	if len(attrs) == 0 || v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
+		return v
+	}
+	m := v.AsValueMap()
+	for _, a := range attrs {
+		if av, ok := m[a]; ok {
+			m[a] = av.Mark(sensitiveMark{})
+		}
+	}
+	return cty.ObjectVal(m)
+}
+
+// MaskSensitive returns v with the given top-level attributes replaced by
+// the string SensitiveValue, for JSON views.
+func MaskSensitive(v cty.Value, attrs []string) cty.Value {
+	if len(attrs) == 0 || v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
+		return v
+	}
+	m := v.AsValueMap()
+	for _, a := range attrs {
+		if av, ok := m[a]; ok && !av.IsNull() {
+			m[a] = cty.StringVal(SensitiveValue)
+		}
+	}
+	return cty.ObjectVal(m)
+}
+
+// recordedLayerConfig is the configuration of an applied layer as the state
+// records it: attributes whose schema says DigestInState (a file's content,
+// a shell layer's commands) become "sha256:HEX" of their value, so that the
+// state (local or S3, and `state pull`) never holds them, while the
+// attributes removal needs (a file's destination) stay.
+func recordedLayerConfig(ls *schema.Layer, cfg cty.Value) cty.Value {
+	if ls == nil || cfg == cty.NilVal || cfg.IsNull() || !cfg.IsWhollyKnown() || !cfg.Type().IsObjectType() {
+		return cfg
+	}
+	m := cfg.AsValueMap()
+	changed := false
+	for name, a := range ls.Block.Attributes {
+		v, ok := m[name]
+		if !a.DigestInState || !ok || v.IsNull() || v.Type() != cty.String {
+			continue
+		}
+		sum := sha256.Sum256([]byte(v.AsString()))
+		m[name] = cty.StringVal("sha256:" + hex.EncodeToString(sum[:]))
+		changed = true
+	}
+	if !changed {
+		return cfg
+	}
+	return cty.ObjectVal(m)
+}
+
+// layerOutputFilter passes remote output on to the hooks, except for layers
+// whose settings are sensitive: a command's output may echo them, so one
+// line says it is suppressed.
+type layerOutputFilter struct {
+	e    *Engine
+	h    Hooks
+	mu   sync.Mutex
+	said map[addrs.Layer]bool
+}
+
+func (f *layerOutputFilter) line(l addrs.Layer, line string) {
+	if f.e.Config == nil || !f.e.Config.LayerSensitive(l) {
+		f.h.LayerOutput(l, line)
+		return
+	}
+	f.mu.Lock()
+	first := !f.said[l]
+	if f.said == nil {
+		f.said = map[addrs.Layer]bool{}
+	}
+	f.said[l] = true
+	f.mu.Unlock()
+	if first {
+		f.h.LayerOutput(l, "(output suppressed: the layer's settings are sensitive)")
+	}
+}
