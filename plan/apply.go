@@ -343,6 +343,7 @@ func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, sta
 		ID: idOf(v, rs), Attributes: raw, Status: status}
 	if cr := a.e.Config.Resources[addr]; cr != nil {
 		r.Dependencies = addrStrings(cr.DependsOn)
+		r.Sensitive = a.e.Config.SensitiveAttributes(addr)
 	}
 	if old := a.st.Resource(addr.String()); old != nil && !fresh {
 		r.HostKey = old.HostKey

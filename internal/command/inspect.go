@@ -331,6 +331,9 @@ func runShow(d Deps, g globals, args []string) int {
 				o.Value = json.RawMessage(`"` + plan.SensitiveValue + `"`)
 			}
 		}
+		for _, r := range st.Resources {
+			maskResourceJSON(w, r)
+		}
 		b, err := st.Encode()
 		if err != nil {
 			renderError(d, true, "Cannot encode the state", err)
@@ -365,6 +368,7 @@ func showResource(d Deps, w *world, r *state.Resource) {
 	fmt.Fprintf(d.Streams.Out, "# %s:\n%s %q %q {\n", r.Address, kw, r.Type, r.Name)
 	if rs := m[r.Type]; rs != nil {
 		if v, err := ctyjson.Unmarshal(r.Attributes, rs.ImpliedType()); err == nil {
+			v = plan.MarkSensitive(v, r.Sensitive)
 			for _, n := range rs.AttributeNames() {
 				av := v.GetAttr(n)
 				if av.IsNull() {
@@ -378,6 +382,10 @@ func showResource(d Deps, w *world, r *state.Resource) {
 			}
 			for _, bn := range rs.BlockTypeNames() {
 				bv := v.GetAttr(bn)
+				if bv.IsMarked() {
+					fmt.Fprintf(d.Streams.Out, "    %s = %s\n", bn, plan.SensitiveValue)
+					continue
+				}
 				if bv.IsNull() || bv.LengthInt() == 0 {
 					continue
 				}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/mlops-dev/mlops/config"
 	"github.com/mlops-dev/mlops/plan"
+	"github.com/mlops-dev/mlops/state"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // lockFileName is the dependency lock file of a configuration directory; a
@@ -207,4 +209,30 @@ func writePlanFile(path string, b []byte) error {
 	}
 	ok = true
 	return nil
+}
+
+// maskResourceJSON replaces the sensitive attributes of a state resource by
+// plan.SensitiveValue, for show -json. Attributes that do not decode with
+// the schema are left as they are (there is nothing sensitive recorded for
+// them then, or the state is not ours to judge).
+func maskResourceJSON(w *world, r *state.Resource) {
+	if len(r.Sensitive) == 0 {
+		return
+	}
+	m := w.schemas.Resources
+	if r.Mode == state.ModeData {
+		m = w.schemas.DataSources
+	}
+	rs := m[r.Type]
+	if rs == nil {
+		return
+	}
+	v, err := ctyjson.Unmarshal(r.Attributes, rs.ImpliedType())
+	if err != nil {
+		return
+	}
+	v = plan.MaskSensitive(v, r.Sensitive)
+	if b, err := ctyjson.Marshal(v, v.Type()); err == nil {
+		r.Attributes = b
+	}
 }

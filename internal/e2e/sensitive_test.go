@@ -187,4 +187,18 @@ resource "aws_security_group" "web" {
 	if strings.Contains(r.stdout+rj.stdout, "10.0.0.0/8") {
 		t.Errorf("plan shows the sensitive ingress:\n%s\n%s", r, rj)
 	}
+
+	// Applied, the values are in the state (as in Terraform's), marked
+	// there, and every view of the state hides them.
+	s.must(0, "apply", "-auto-approve")
+	b, err := os.ReadFile(s.statePath())
+	if err != nil || !strings.Contains(string(b), `"sensitive_attributes"`) {
+		t.Fatalf("the state does not mark the sensitive attributes: %v\n%s", err, b)
+	}
+	for _, args := range [][]string{{"show"}, {"show", "-json"}, {"state", "show", "aws_security_group.web"}, {"plan"}, {"plan", "-json"}} {
+		r := s.must(0, args...)
+		if strings.Contains(r.stdout+r.stderr, secret) || strings.Contains(r.stdout+r.stderr, "10.0.0.0/8") {
+			t.Errorf("mlops %s shows a sensitive value:\n%s", strings.Join(args, " "), r)
+		}
+	}
 }
