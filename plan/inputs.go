@@ -3,7 +3,6 @@ package plan
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 )
@@ -256,5 +255,3 @@ func (in *Inputs) VarFiles() []string {
 	return out
 }
 
-// joinSentences joins messages for one error.
-func joinSentences(msgs []string) string { return strings.Join(msgs, "; ") }

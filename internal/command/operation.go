@@ -41,7 +41,8 @@ Usage: mlops [-chdir=DIR] apply [options] [PLANFILE]
 
   Creates or changes the cloud resources, waits for the machine, then
   converges its software layers over SSH. With PLANFILE, applies exactly that
-  saved plan, refusing it when the state changed since.
+  saved plan, refusing it, naming what moved, when its files, variables,
+  state, hosts or planned values changed since.
 
 Options:
   -auto-approve        Do not ask for confirmation.
