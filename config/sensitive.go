@@ -111,10 +111,20 @@ func topAttributes(pvm []cty.PathValueMarks) []string {
 // referring to them are sensitive too.
 func (c *Config) markResource(addr addrs.Resource, v cty.Value) cty.Value {
 	attrs := c.SensitiveAttributes(addr)
-	if len(attrs) == 0 || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() {
+	if len(attrs) == 0 || v.IsNull() || !v.Type().IsObjectType() {
 		return v
 	}
-	m := v.AsValueMap()
+	var m map[string]cty.Value
+	if v.IsKnown() {
+		m = v.AsValueMap()
+	} else {
+		// Not created yet: an object of unknown attributes, so that the
+		// sensitive ones can carry their mark into what refers to them.
+		m = map[string]cty.Value{}
+		for n, ty := range v.Type().AttributeTypes() {
+			m[n] = cty.UnknownVal(ty)
+		}
+	}
 	for _, a := range attrs {
 		if av, ok := m[a]; ok {
 			m[a] = av.Mark(sensitive)
