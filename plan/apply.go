@@ -598,6 +598,7 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	})
 	if resp.Failed != nil {
 		finish(*resp.Failed)
+		suppressSensitiveFailure(a.e, *resp.Failed, resp.Diagnostics)
 		h.LayerDone(*resp.Failed, actionOf(*resp.Failed), elapsed(*resp.Failed), resp.Diagnostics)
 	}
 	if resp.Diagnostics.HasErrors() {

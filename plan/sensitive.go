@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"sync"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/zclconf/go-cty/cty"
@@ -97,5 +98,19 @@ func (f *layerOutputFilter) line(l addrs.Layer, line string) {
 	f.mu.Unlock()
 	if first {
 		f.h.LayerOutput(l, "(output suppressed: the layer's settings are sensitive)")
+	}
+}
+
+// suppressSensitiveFailure drops the remote output from the diagnostics of
+// a failed layer whose settings are sensitive: its last output lines may
+// echo them. The summary (which layer failed) stays.
+func suppressSensitiveFailure(e *Engine, l addrs.Layer, diags hcl.Diagnostics) {
+	if e.Config == nil || !e.Config.LayerSensitive(l) {
+		return
+	}
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			d.Detail = "The layer failed. Its output is not shown because its settings derive from a sensitive value; run its commands by hand (mlops ssh) to see it."
+		}
 	}
 }

@@ -124,6 +124,26 @@ func TestSensitiveValueShownNowhere(t *testing.T) {
 	if out, _ := h.Shell("test -e /home/ubuntu/token.env && echo present"); strings.Contains(out, "present") {
 		t.Fatal("the removed file layer's file is still there")
 	}
+
+	// A failing layer's last output lines, which echo the secret, are not
+	// shown either.
+	s.writeConfig(strings.Replace(sensitiveConfig, `touch ~/echoed"`, `exit 3"`, 1) + `
+resource "host" "fails" {
+  ssh {
+    host        = var.ssh_host
+    port        = var.ssh_port
+    user        = "ubuntu"
+    private_key = "~/.ssh/razer.pem"
+  }
+  layer "shell" {
+    check = "false"
+    run   = "echo ${var.token}; exit 3"
+  }
+}
+`)
+	r = s.must(1, "apply", "-auto-approve")
+	clean("failed apply", r)
+	contains(t, r, "Its output is not shown because its settings derive from a sensitive value")
 }
 
 // TestSensitiveOutputMustSaySo: an output derived from a sensitive value
