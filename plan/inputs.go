@@ -254,4 +254,3 @@ func (in *Inputs) VarFiles() []string {
 	}
 	return out
 }
-
