@@ -163,6 +163,10 @@ func checkSavedConfig(cfg *config.Config, saved *plan.Plan) []string {
 		if src == "" {
 			src = "its source"
 		}
+		if v.Source != "" && v.Source != src {
+			out = append(out, fmt.Sprintf("variable %q: the saved plan's value came from %s; %s gives another now", name, src, v.Source))
+			continue
+		}
 		out = append(out, fmt.Sprintf("variable %q: the saved plan holds another value than %s gives now", name, src))
 	}
 	recorded := saved.Inputs.FileFnPaths()

@@ -92,15 +92,19 @@ func (h *Hosts) Dial(ctx context.Context, target providers.SSHTarget, knownHostK
 		c.pin, err = parsePin(target.HostKey, KeyFromConfig)
 	case knownHostKey != "":
 		c.pin, err = parsePin(knownHostKey, KeyFromState)
-	case target.SeenHostKey != "":
-		c.pin, err = parsePin(target.SeenHostKey, KeyFromPlan)
-	case target.KnownHosts:
+	}
+	if err == nil && c.pin.key == nil && target.KnownHosts {
 		c.pin, err = h.knownHostsPin(c.addr)
+	}
+	if err == nil && c.pin.key == nil && target.SeenHostKey != "" {
+		c.pin, err = parsePin(target.SeenHostKey, KeyFromPlan)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if c.pin.key == nil && (target.StrictHostKey || h.opts.StrictHostKeys) {
+	// Strict mode trusts only keys pinned on purpose: a key first seen in
+	// this run (or by the saved plan) is still trust on first use.
+	if (c.pin.key == nil || c.pin.source == KeyFromPlan) && (target.StrictHostKey || h.opts.StrictHostKeys) {
 		return nil, &UnpinnedHostError{Addr: c.addr, KnownHosts: target.KnownHosts}
 	}
 	if c.keys, err = h.loadKeyFile(target.PrivateKeyFile); err != nil {

@@ -68,6 +68,12 @@ func TestStrictRefusesUnpinnedWithoutDialing(t *testing.T) {
 	if !errors.As(err, &ue) || dialed {
 		t.Fatalf("got %v (dialed %v)", err, dialed)
 	}
+	// A key only seen at this run's first contact is not pinned on purpose.
+	seen := knownhosts.Line(nil, newTestKey(t))[1:]
+	_, err = h.Dial(t.Context(), providers.SSHTarget{Host: "127.0.0.7", User: "u", SeenHostKey: seen}, "")
+	if !errors.As(err, &ue) || dialed {
+		t.Fatalf("strict mode with a key seen at first contact: %v (dialed %v)", err, dialed)
+	}
 	// A key pinned in the state is enough, also in strict mode.
 	_, err = h.Dial(t.Context(), providers.SSHTarget{Host: "127.0.0.7", User: "u"}, knownhosts.Line(nil, newTestKey(t))[1:])
 	if errors.As(err, &ue) {
