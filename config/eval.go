@@ -443,9 +443,17 @@ func (l *loader) evaluateAll() {
 		_, d = s.layers(r, self)
 		l.diags = append(l.diags, d...)
 	}
+	outScope := s
+	if c.propagateSensitivity() {
+		outScope = c.newScope(nil)
+	}
 	for _, name := range c.eval.outputOrder {
-		v, d := s.expr(c.Outputs[name].expr)
+		_, d := s.expr(c.Outputs[name].expr)
 		l.diags = append(l.diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		v, _ := outScope.expr(c.Outputs[name].expr)
 		if dg := checkOutputSensitivity(c.Outputs[name], v); dg != nil {
 			l.diags = append(l.diags, dg)
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -154,4 +155,39 @@ func checkOutputSensitivity(o *Output, v cty.Value) *hcl.Diagnostic {
 	}
 	return errorf(o.expr.Range().Ptr(), "Output refers to sensitive values",
 		"The value of output %q derives from a sensitive variable. To show it anyway (masked in plans and lists, in clear with mlops output -raw and -json), add sensitive = true to the output block.", o.Name)
+}
+
+// propagateSensitivity evaluates the resources again until the sensitive
+// attributes they record stop changing: the load evaluates them in the
+// order written, so a resource that refers to a sensitive attribute of one
+// written after it saw no mark the first time. It reports whether anything
+// changed (the caller's scope then holds stale locals). Without a
+// sensitive variable there is nothing to propagate.
+func (c *Config) propagateSensitivity() bool {
+	found := false
+	for _, v := range c.Variables {
+		found = found || v.Sensitive
+	}
+	if !found {
+		return false
+	}
+	changedOnce := false
+	for pass := 0; pass <= len(c.eval.resourceOrder); pass++ {
+		s := c.newScope(nil)
+		changed := false
+		for _, addr := range c.eval.resourceOrder {
+			r := c.Resources[addr]
+			before := c.SensitiveAttributes(addr)
+			v, _ := s.body(r.content, r.Schema.ImpliedType(), cty.NilVal)
+			c.unmarkResource(addr, v)
+			if !slices.Equal(before, c.SensitiveAttributes(addr)) {
+				changed = true
+			}
+		}
+		if !changed {
+			break
+		}
+		changedOnce = true
+	}
+	return changedOnce
 }

@@ -97,3 +97,29 @@ output "derived" {
 		t.Fatalf("want an error without the value, got %v", diags)
 	}
 }
+
+// A resource written before the one whose sensitive attribute it uses still
+// carries the mark into an output (validate sees what plan sees).
+func TestSensitivityFollowsReferencesWrittenLater(t *testing.T) {
+	src := `
+resource "aws_security_group" "first" {
+  name        = "first"
+  description = aws_security_group.second.description
+}
+output "leak" {
+  value = aws_security_group.first.description
+}
+resource "aws_security_group" "second" {
+  name        = "second"
+  description = var.s
+}
+variable "s" {
+  sensitive = true
+  default   = "secret-value"
+}
+`
+	_, diags := LoadFiles("/cfg", map[string][]byte{"main.hcl": []byte(src)}, testOpts())
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Output refers to sensitive values") {
+		t.Fatalf("want the output refused, got %v", diags)
+	}
+}
