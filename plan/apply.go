@@ -70,6 +70,9 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 		opts.TickInterval = 10 * time.Second
 	}
 	a := &applier{e: e, opts: opts, plan: p, st: st, vals: config.Values{}}
+	// A state written before layer records held digests loses the
+	// verbatim contents and commands with this apply's first write.
+	scrubLayerRecords(e.Schemas, st)
 	// Start from what is recorded; values of gone resources are dropped.
 	for _, r := range st.Resources {
 		addr, err := stateAddr(r)

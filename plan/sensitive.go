@@ -3,12 +3,15 @@ package plan
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/schema"
+	"github.com/mlops-dev/mlops/state"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // SensitiveValue is what every view shows instead of a sensitive value.
@@ -61,7 +64,7 @@ func recordedLayerConfig(ls *schema.Layer, cfg cty.Value) cty.Value {
 	changed := false
 	for name, a := range ls.Block.Attributes {
 		v, ok := m[name]
-		if !a.DigestInState || !ok || v.IsNull() || v.Type() != cty.String {
+		if !a.DigestInState || !ok || !v.IsKnown() || v.IsNull() || v.Type() != cty.String || isDigest(v.AsString()) {
 			continue
 		}
 		sum := sha256.Sum256([]byte(v.AsString()))
@@ -113,4 +116,41 @@ func suppressSensitiveFailure(e *Engine, l addrs.Layer, diags hcl.Diagnostics) {
 			d.Detail = "The layer failed. Its output is not shown because its settings derive from a sensitive value; run its commands by hand (mlops ssh) to see it."
 		}
 	}
+}
+
+// scrubLayerRecords rewrites the layer records of st the way
+// recordedLayerConfig records new ones (digests instead of file contents and
+// commands). Records that do not decode with their kind's schema are left
+// as they are: removal then says it cannot read them, as before.
+func scrubLayerRecords(schemas schema.Schemas, st *state.State) {
+	for _, r := range st.Resources {
+		for _, l := range r.Layers {
+			ls := schemas.Layers[l.Kind]
+			if ls == nil || len(l.Config) == 0 {
+				continue
+			}
+			v, err := ctyjson.Unmarshal(l.Config, ls.Block.ImpliedType())
+			if err != nil {
+				continue
+			}
+			nv := recordedLayerConfig(ls, v)
+			if nv.RawEquals(v) {
+				continue
+			}
+			if b, err := ctyjson.Marshal(nv, nv.Type()); err == nil {
+				l.Config = b
+			}
+		}
+	}
+}
+
+// isDigest reports whether s is already a recorded digest ("sha256:" and 64
+// lowercase hex digits), so that recording twice changes nothing.
+func isDigest(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil && strings.ToLower(h) == h
 }
