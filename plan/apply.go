@@ -70,6 +70,9 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 		opts.TickInterval = 10 * time.Second
 	}
 	a := &applier{e: e, opts: opts, plan: p, st: st, vals: config.Values{}}
+	// A state written before layer records held digests loses the
+	// verbatim contents and commands with this apply's first write.
+	scrubLayerRecords(e.Schemas, st)
 	// Start from what is recorded; values of gone resources are dropped.
 	for _, r := range st.Resources {
 		addr, err := stateAddr(r)
@@ -343,6 +346,7 @@ func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, sta
 		ID: idOf(v, rs), Attributes: raw, Status: status}
 	if cr := a.e.Config.Resources[addr]; cr != nil {
 		r.Dependencies = addrStrings(cr.DependsOn)
+		r.Sensitive = a.e.Config.SensitiveAttributes(addr)
 	}
 	if old := a.st.Resource(addr.String()); old != nil && !fresh {
 		r.HostKey = old.HostKey
@@ -479,12 +483,14 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	} else {
 		h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
 	}
-	sess, d := a.e.Hosts.Open(ctx, sshTarget(ssh), knownKey)
+	target := a.e.hostTarget(addr, ssh)
+	sess, d := a.e.Hosts.Open(ctx, target, knownKey)
 	if d.HasErrors() {
 		a.addDiag(withSubject(prefixDiags(d, addr.String()), cr.DeclRange)...)
 		return false
 	}
 	defer sess.Close()
+	a.e.sawHostKey(addr, target, knownKey, sess.HostKey())
 	a.mu.Lock()
 	if sr := a.st.Resource(addr.String()); sr != nil && sr.HostKey != sess.HostKey() {
 		sr.HostKey = sess.HostKey()
@@ -555,12 +561,13 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	if len(toApply) > 0 {
 		begin(toApply[0].Addr, actionOf(toApply[0].Addr))
 	}
+	out := &layerOutputFilter{e: a.e, h: h}
 	resp := sess.Converge(ctx, providers.ConvergeRequest{
 		Layers: toApply,
 		Remove: remove,
 		Output: func(l addrs.Layer, line string) {
 			begin(l, actionOf(l))
-			h.LayerOutput(l, line)
+			out.line(l, line)
 		},
 		Done: func(l addrs.Layer) {
 			begin(l, actionOf(l))
@@ -597,6 +604,7 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	})
 	if resp.Failed != nil {
 		finish(*resp.Failed)
+		suppressSensitiveFailure(a.e, *resp.Failed, resp.Diagnostics)
 		h.LayerDone(*resp.Failed, actionOf(*resp.Failed), elapsed(*resp.Failed), resp.Diagnostics)
 	}
 	if resp.Diagnostics.HasErrors() {
@@ -638,7 +646,8 @@ func (a *applier) recordLayerLocked(addr addrs.Resource, l providers.Layer) {
 	}
 	var raw json.RawMessage
 	if l.Config != cty.NilVal && l.Config.IsWhollyKnown() {
-		if b, err := ctyjson.Marshal(l.Config, l.Config.Type()); err == nil {
+		cfg := recordedLayerConfig(a.e.Schemas.Layers[l.Kind], l.Config)
+		if b, err := ctyjson.Marshal(cfg, cfg.Type()); err == nil {
 			raw = b
 		}
 	}

@@ -26,7 +26,7 @@ func isStopped(v cty.Value) bool {
 // sshTarget converts evaluated ssh settings into the provider form.
 func sshTarget(s config.SSHSettings) providers.SSHTarget {
 	return providers.SSHTarget{Host: s.Host, Port: s.Port, User: s.User, PrivateKeyFile: s.PrivateKey,
-		HostKey: s.HostKey, Timeout: s.Timeout, Alias: s.Alias}
+		HostKey: s.HostKey, Timeout: s.Timeout, Alias: s.Alias, StrictHostKey: s.StrictHostKey}
 }
 
 // evalHost evaluates the ssh block and layers of a resource with self bound.
@@ -133,7 +133,7 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 		if sr != nil {
 			knownKey = sr.HostKey
 		}
-		job := &probeJob{change: ch, target: sshTarget(ssh), knownKey: knownKey, layers: layers, recorded: recorded}
+		job := &probeJob{change: ch, target: e.hostTarget(ch.Addr, ssh), knownKey: knownKey, layers: layers, recorded: recorded}
 		jobs = append(jobs, job)
 		ch.Layers = append(ch.Layers, removed...)
 	}
@@ -187,6 +187,7 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 		return out, withSubject(prefixDiags(d, addr.String()), e.Config.Resources[addr].DeclRange)
 	}
 	defer sess.Close()
+	e.sawHostKey(addr, job.target, job.knownKey, sess.HostKey())
 	resp := sess.Probe(ctx, providers.ProbeRequest{Layers: probe})
 	diags = append(diags, prefixDiags(resp.Diagnostics, addr.String())...)
 	if resp.Diagnostics.HasErrors() {

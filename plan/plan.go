@@ -89,6 +89,9 @@ type Change struct {
 	// Loses says what a replacement of a converged host destroys; apply
 	// refuses it unless the resource is among Plan.Replace.
 	Loses string
+	// Sensitive lists the top-level attributes whose configured values
+	// derive from a sensitive variable: views show them as SensitiveValue.
+	Sensitive []string
 }
 
 // LayerChange is the planned change of one software layer.
@@ -128,6 +131,12 @@ type Plan struct {
 	// Replace are the resources the user named with -replace: replaced
 	// even when nothing forces it, and allowed to be replaced when Loses.
 	Replace []addrs.Resource
+	// Inputs are the files the plan was made from (set by the command that
+	// saves it); nil in a plan that is not saved.
+	Inputs *Inputs
+	// HostKeys are the host keys seen at first contact with hosts that had
+	// none pinned, by HostKeyID; apply demands the same keys.
+	HostKeys map[string]string
 }
 
 // Counts is the summary line's numbers.

@@ -28,6 +28,9 @@ type Engine struct {
 	Hooks   Hooks
 	// Parallelism bounds concurrent operations (default 10).
 	Parallelism int
+
+	// seen holds the host keys seen at first contact in this run.
+	seen hostKeyBook
 }
 
 func (e *Engine) hooks() Hooks {
@@ -340,12 +343,12 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		}
 		forced := exists && named(opts.Replace, addr)
 		resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal, Replace: forced})
-		diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
+		diags = append(diags, e.providerSubjects(addr, resp.Diagnostics)...)
 		if resp.Diagnostics.HasErrors() {
 			continue
 		}
 		ch := &Change{Addr: addr, Before: prior, After: resp.Planned, Notes: resp.Notes,
-			PreventDestroy: cr.PreventDestroy, Dependencies: cr.DependsOn}
+			PreventDestroy: cr.PreventDestroy, Dependencies: cr.DependsOn, Sensitive: e.Config.SensitiveAttributes(addr)}
 		sr := ref.State.Resource(addr.String())
 		switch {
 		case !exists:

@@ -25,6 +25,15 @@ type SSHTarget struct {
 	Timeout time.Duration
 	// Alias is the ~/.ssh/config Host alias mlops keeps for this host ("" = none).
 	Alias string
+	// SeenHostKey is the key seen at the first contact earlier in this run
+	// (the plan phase of an apply) or recorded in the saved plan being
+	// applied; it is demanded when neither HostKey nor the state pins one.
+	SeenHostKey string
+	// KnownHosts: consult the user's known_hosts file before trusting a
+	// key at first contact (for existing machines, the `host` resource).
+	KnownHosts bool
+	// StrictHostKey refuses to connect when no key is pinned anywhere.
+	StrictHostKey bool
 }
 
 // Layer is one evaluated layer block of a host.

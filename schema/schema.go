@@ -28,6 +28,9 @@ type Attribute struct {
 	ForceNew bool
 	// Sensitive values are never rendered in plans or logs.
 	Sensitive bool
+	// DigestInState: the state records only a digest of the value (a file
+	// layer's content, a shell layer's commands), never the value.
+	DigestInState bool
 	// Validate checks a wholly known, non-null value before any API call.
 	// The error text is shown to the user as the diagnostic detail.
 	Validate func(cty.Value) error

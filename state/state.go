@@ -70,6 +70,9 @@ type Resource struct {
 	Layers []*Layer `json:"layers,omitempty"`
 	// Status is "" for a healthy resource or StatusTainted.
 	Status string `json:"status,omitempty"`
+	// Sensitive lists the top-level attributes set from sensitive values;
+	// their values are stored (as Terraform does) but never shown.
+	Sensitive []string `json:"sensitive_attributes,omitempty"`
 }
 
 // Layer is a software layer applied to a resource.
@@ -200,6 +203,7 @@ func (r *Resource) DeepCopy() *Resource {
 	c := *r
 	c.Attributes = cloneRaw(r.Attributes)
 	c.Dependencies = slices.Clone(r.Dependencies)
+	c.Sensitive = slices.Clone(r.Sensitive)
 	if r.Layers != nil {
 		c.Layers = make([]*Layer, len(r.Layers))
 		for i, l := range r.Layers {

@@ -120,12 +120,13 @@ func renderChange(lw *lineWriter, schemas schema.Schemas, ch *plan.Change) {
 		}
 	}
 	if rs != nil && action != plan.NoOp {
-		before := ch.Before
+		// Marked attributes render as (sensitive value).
+		before, after := plan.MarkSensitive(ch.Before, ch.Sensitive), plan.MarkSensitive(ch.After, ch.Sensitive)
 		if action == plan.Replace {
 			// A replacement shows old -> new for each attribute.
-			lw.blockDiff(&rs.Block, before, ch.After, replace, "      ", plan.Update)
+			lw.blockDiff(&rs.Block, before, after, replace, "      ", plan.Update)
 		} else {
-			lw.blockDiff(&rs.Block, before, ch.After, replace, "      ", action)
+			lw.blockDiff(&rs.Block, before, after, replace, "      ", action)
 		}
 	} else if action == plan.NoOp && rs != nil {
 		if id := ch.Before; id != cty.NilVal && !id.IsNull() && id.Type().HasAttribute("id") {
@@ -208,6 +209,7 @@ type jsonResourceChange struct {
 	HostNote     string          `json:"host_note,omitempty"`
 	Layers       []jsonLayer     `json:"layers,omitempty"`
 	Replacement  *jsonGuard      `json:"guarded_replacement,omitempty"`
+	Sensitive    []string        `json:"sensitive_attributes,omitempty"`
 }
 
 type jsonLayer struct {
@@ -274,8 +276,9 @@ func PlanJSON(p *plan.Plan) any {
 		}
 		jc := jsonResourceChange{Address: ch.Addr.String(), Mode: mode, Type: ch.Addr.Type, Name: ch.Addr.Name,
 			Action: ch.Action.Verb(), Reasons: ch.Reasons, Notes: ch.Notes, HostNote: ch.HostNote}
-		jc.Before, _ = knownJSON(ch.Before)
-		jc.After, jc.AfterUnknown = knownJSON(ch.After)
+		jc.Before, _ = knownJSON(plan.MaskSensitive(ch.Before, ch.Sensitive))
+		jc.After, jc.AfterUnknown = knownJSON(plan.MaskSensitive(ch.After, ch.Sensitive))
+		jc.Sensitive = ch.Sensitive
 		for _, p := range ch.ReplacePaths {
 			jc.ReplacePaths = append(jc.ReplacePaths, pathLabel(p))
 		}

@@ -186,6 +186,15 @@ func (w *lineWriter) blockDiff(blk *schema.Block, before, after cty.Value, repla
 	for _, bn := range blk.BlockTypeNames() {
 		nb := blk.BlockTypes[bn]
 		bv, av := get(before, bn), get(after, bn)
+		if bv.IsMarked() || av.IsMarked() {
+			// Blocks built from a sensitive value are shown as one line.
+			if !bv.RawEquals(av) || action == plan.Create || action == plan.Delete {
+				w.line("%s%s %s = %s", indent, w.symbol(action), bn, plan.SensitiveValue)
+			} else {
+				hidden++
+			}
+			continue
+		}
 		elems := func(v cty.Value) []cty.Value {
 			if v.IsNull() || !v.IsKnown() {
 				return nil

@@ -39,6 +39,10 @@ func runValidate(d Deps, g globals, args []string) int {
 		return 1
 	}
 	l, diags := loadConfig(d, configDir(d, g, *chdir), varFlags{}, true)
+	if !diags.HasErrors() && l != nil && l.engine != nil {
+		// The providers' offline checks: what plan would reject without an API call.
+		diags = append(diags, l.engine.Validate()...)
+	}
 	if *jsonOut {
 		_ = views.RenderDiagnosticsJSON(d.Streams.Out, diags)
 	} else {
@@ -199,6 +203,9 @@ func runOutput(d Deps, g globals, args []string) int {
 			fmt.Fprintln(d.Streams.Out, string(o.Value))
 		case *raw && v.Type() == cty.String:
 			fmt.Fprint(d.Streams.Out, v.AsString())
+		case o.Sensitive && !*raw:
+			// As Terraform: only -raw and -json print a sensitive value.
+			fmt.Fprintln(d.Streams.Out, plan.SensitiveValue)
 		default:
 			fmt.Fprintln(d.Streams.Out, views.ValueString(v))
 		}
@@ -292,6 +299,17 @@ func runShow(d Deps, g globals, args []string) int {
 		return 1
 	}
 	if *jsonOut {
+		// Sensitive outputs are masked here; mlops output -json or -raw
+		// prints them on purpose.
+		st = st.DeepCopy()
+		for _, o := range st.Outputs {
+			if o.Sensitive {
+				o.Value = json.RawMessage(`"` + plan.SensitiveValue + `"`)
+			}
+		}
+		for _, r := range st.Resources {
+			maskResourceJSON(w, r)
+		}
 		b, err := st.Encode()
 		if err != nil {
 			renderError(d, true, "Cannot encode the state", err)
@@ -326,6 +344,7 @@ func showResource(d Deps, w *world, r *state.Resource) {
 	fmt.Fprintf(d.Streams.Out, "# %s:\n%s %q %q {\n", r.Address, kw, r.Type, r.Name)
 	if rs := m[r.Type]; rs != nil {
 		if v, err := ctyjson.Unmarshal(r.Attributes, rs.ImpliedType()); err == nil {
+			v = plan.MarkSensitive(v, r.Sensitive)
 			for _, n := range rs.AttributeNames() {
 				av := v.GetAttr(n)
 				if av.IsNull() {
@@ -339,6 +358,10 @@ func showResource(d Deps, w *world, r *state.Resource) {
 			}
 			for _, bn := range rs.BlockTypeNames() {
 				bv := v.GetAttr(bn)
+				if bv.IsMarked() {
+					fmt.Fprintf(d.Streams.Out, "    %s = %s\n", bn, plan.SensitiveValue)
+					continue
+				}
 				if bv.IsNull() || bv.LengthInt() == 0 {
 					continue
 				}

@@ -62,6 +62,8 @@ type loaded struct {
 	cfg    *config.Config
 	world  *world
 	engine *plan.Engine
+	// varFiles are the -var-file paths, absolute.
+	varFiles []string
 }
 
 // varFlags are the flags that set variables.
@@ -92,7 +94,7 @@ func loadConfig(d Deps, dir string, vf varFlags, allowUnset bool) (*loaded, hcl.
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No configuration files",
 			Detail: fmt.Sprintf("There are no *.hcl files in %s.", dir)})
 	}
-	l := &loaded{dir: dir, cfg: cfg, world: w}
+	l := &loaded{dir: dir, cfg: cfg, world: w, varFiles: files}
 	l.engine = &plan.Engine{Config: cfg, Providers: w.registry, Hosts: w.hosts, Schemas: w.schemas}
 	return l, diags
 }

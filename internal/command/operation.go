@@ -43,7 +43,8 @@ Usage: mlops [-chdir=DIR] apply [options] [PLANFILE]
 
   Creates or changes the cloud resources, waits for the machine, then
   converges its software layers over SSH. With PLANFILE, applies exactly that
-  saved plan, refusing it when the state changed since.
+  saved plan, refusing it, naming what moved, when its files, variables,
+  state, hosts or planned values changed since.
 
 Options:
   -auto-approve        Do not ask for confirmation.
@@ -183,7 +184,13 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 			renderError(d, o.json, "Variables with a saved plan", fmt.Errorf("a saved plan already holds its variable values; -var and -var-file cannot change them"))
 			return 1
 		}
-		o.vf.vars = savedVars(saved)
+		// The files the plan was made from are compared before anything
+		// is loaded, so the refusal names the file that moved.
+		if moved := checkSavedInputs(dir, saved); len(moved) > 0 {
+			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("%s; run mlops plan again", strings.Join(moved, "; ")))
+			return 1
+		}
+		o.vf.vars, o.vf.varFiles = savedVariableArgs(saved, d.Env)
 		o.destroy = saved.Destroy
 		o.replace = append(o.replace, savedReplace(saved)...)
 	}
@@ -198,6 +205,14 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	if diags.HasErrors() {
 		renderDiags(d, o.json, cfgOf(l), diags)
 		return 1
+	}
+	if saved != nil {
+		if moved := checkSavedConfig(l.cfg, saved); len(moved) > 0 {
+			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("%s; run mlops plan again", strings.Join(moved, "; ")))
+			return 1
+		}
+		// The hosts must be the machines the plan looked at.
+		l.engine.DemandHostKeys(saved.HostKeys)
 	}
 	var hooks plan.Hooks
 	var jsonHooks *views.JSONHooks
@@ -241,7 +256,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		return 1
 	}
 	defer unlock()
-	if saved != nil && st.Serial > 0 && (saved.Lineage != st.Lineage || saved.Serial != st.Serial) {
+	if saved != nil && (saved.Serial != st.Serial || (st.Serial > 0 && saved.Lineage != st.Lineage)) {
 		renderError(d, o.json, "Saved plan is stale", fmt.Errorf("the state changed since this plan was made (plan: lineage %s serial %d; state: lineage %s serial %d); run mlops plan again", saved.Lineage, saved.Serial, st.Lineage, st.Serial))
 		return 1
 	}
@@ -274,7 +289,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		return 1
 	}
 	if saved != nil {
-		if msg := samePlan(saved, p); msg != "" {
+		if msg := saved.Compare(p); msg != "" {
 			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("reality changed since this plan was made: %s; run mlops plan again", msg))
 			return 1
 		}
@@ -295,9 +310,11 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(d.Cwd, path)
 			}
+			p.Inputs = planInputs(dir, l.cfg, l.varFiles)
+			p.HostKeys = l.engine.SeenHostKeys()
 			b, err := plan.Marshal(p)
 			if err == nil {
-				err = os.WriteFile(path, b, 0o600)
+				err = writePlanFile(path, b)
 			}
 			if err != nil {
 				renderError(d, o.json, "Cannot save the plan", err)
@@ -378,32 +395,6 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		printOutputs(d, ref.State)
 	}
 	return 0
-}
-
-// samePlan compares a saved plan with a fresh one made from the same
-// variables; any difference in actions means reality moved on.
-func samePlan(saved, fresh *plan.Plan) string {
-	if len(saved.Changes) != len(fresh.Changes) {
-		return fmt.Sprintf("%d resource changes planned before, %d now", len(saved.Changes), len(fresh.Changes))
-	}
-	for i, s := range saved.Changes {
-		f := fresh.Changes[i]
-		if s.Addr != f.Addr || s.Action != f.Action {
-			return fmt.Sprintf("%s was planned to %s, now to %s", s.Addr, s.Action.Verb(), f.Action.Verb())
-		}
-		if s.LayerActions() != f.LayerActions() {
-			return fmt.Sprintf("%s had %d layer changes, now %d", s.Addr, s.LayerActions(), f.LayerActions())
-		}
-	}
-	return ""
-}
-
-func savedVars(p *plan.Plan) []string {
-	var out []string
-	for name, v := range p.Variables {
-		out = append(out, name+"="+hclLiteral(v))
-	}
-	return out
 }
 
 func cfgOf(l *loaded) *config.Config {
