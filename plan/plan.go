@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -122,6 +123,15 @@ type Plan struct {
 	Serial  uint64
 	// Variables are the variable values the plan was made with.
 	Variables map[string]cty.Value
+	// Notes are things worth knowing that change nothing, such as a newer
+	// image than the locked one.
+	Notes []string
+	// LockChanges are the entries of the lock file this plan resolves anew.
+	LockChanges []*LockChange
+	// Lock is the lock file as this plan resolved it (data sources); the
+	// command writes it after an apply with nothing to change. Nil for a
+	// destroy plan. It is not saved with the plan.
+	Lock *lockfile.Lock
 }
 
 // Counts is the summary line's numbers.

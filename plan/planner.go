@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/mlops-dev/mlops/state"
@@ -28,6 +29,11 @@ type Engine struct {
 	Hooks   Hooks
 	// Parallelism bounds concurrent operations (default 10).
 	Parallelism int
+	// Lock is the lock file as read (nil: none). Plan and apply use its
+	// values; see lockedData.
+	Lock *lockfile.Lock
+	// Upgrade re-resolves everything the lock pins (plan -upgrade).
+	Upgrade bool
 }
 
 func (e *Engine) hooks() Hooks {
@@ -262,6 +268,9 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, opts RefreshOptio
 func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}}
+	if !opts.Destroy {
+		p.Lock = e.Lock.Clone()
+	}
 	for name, v := range e.Config.Variables {
 		p.Variables[name] = v.Value
 	}
@@ -325,7 +334,15 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 			}
 			diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
 			if !resp.Diagnostics.HasErrors() {
-				vals[addr] = resp.State
+				v, lc, note := e.lockedData(addr, rs, resp.State)
+				vals[addr] = v
+				p.Lock.SetData(addr.Type, addr.Name, v)
+				if lc != nil {
+					p.LockChanges = append(p.LockChanges, lc)
+				}
+				if note != "" {
+					p.Notes = append(p.Notes, note)
+				}
 			}
 			continue
 		}
@@ -391,6 +408,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		return p, diags
 	}
 
+	e.upgradeLockChanges(p)
 	diags = append(diags, e.planLayers(ctx, ref, p, vals)...)
 	diags = append(diags, e.planOutputs(ref, p, vals)...)
 	return p, diags

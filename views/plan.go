@@ -183,6 +183,8 @@ type jsonPlan struct {
 	Summary         jsonSummary           `json:"summary"`
 	Lineage         string                `json:"lineage,omitempty"`
 	Serial          uint64                `json:"serial"`
+	Notes           []string              `json:"notes,omitempty"`
+	LockChanges     []jsonLockChange      `json:"lock_changes,omitempty"`
 }
 
 type jsonSummary struct {
@@ -294,5 +296,6 @@ func PlanJSON(p *plan.Plan) any {
 		}
 		jp.OutputChanges[o.Name] = jo
 	}
+	jp.Notes, jp.LockChanges = p.Notes, lockChangesJSON(p)
 	return jp
 }

@@ -31,6 +31,8 @@ Options:
   -destroy             Plan to destroy everything instead.
   -refresh=false       Do not read the cloud; plan against the recorded state.
   -detailed-exitcode   Exit 0 when there are no changes, 2 when there are, 1 on error.
+  -upgrade             Re-resolve what mlops.lock.hcl pins (images, package
+                       versions, download checksums) and show what moves.
   -parallelism N       Operations in parallel (default 10).
   -state PATH          Local state file (default .mlops/state.json).
   -lock=false          Do not take the state lock (dangerous).
@@ -48,6 +50,8 @@ Options:
   -var NAME=VALUE      Set a variable (repeatable).
   -var-file FILE       Read variables from an HCL file (repeatable).
   -json                Print progress as JSON lines.
+  -upgrade             Re-resolve what mlops.lock.hcl pins and record the
+                       new values.
   -parallelism N       Operations in parallel (default 10).
   -state PATH          Local state file (default .mlops/state.json).
   -lock=false          Do not take the state lock (dangerous).
@@ -82,6 +86,7 @@ type opFlags struct {
 	lock             bool
 	chdir            string
 	planFile         string
+	upgrade          bool
 }
 
 func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
@@ -102,6 +107,9 @@ func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
 		fs.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "")
 	case "apply", "destroy":
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
+	}
+	if name == "plan" || name == "apply" {
+		fs.BoolVar(&o.upgrade, "upgrade", false, "")
 	}
 	if !parseFlags(d, fs, usage, args) {
 		return nil, false
@@ -191,6 +199,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		l.engine.Hooks = plan.NoHooks{} // one JSON document, nothing else
 	}
 	l.engine.Parallelism = o.parallelism
+	l.engine.Upgrade = o.upgrade
 
 	ctx := context.Background()
 	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
@@ -265,6 +274,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 			_ = views.RenderPlanJSON(d.Streams.Out, p)
 		} else {
 			views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
+			views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 		}
 		if o.out != "" {
 			path := o.out
@@ -293,6 +303,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	if !o.json {
 		fmt.Fprintln(d.Streams.Out)
 		views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
+		views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 	} else {
 		jsonHooks.Emit(views.Event{Type: "planned_changes", Message: "Planned changes", Plan: views.PlanJSON(p)})
 	}
@@ -306,6 +317,11 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		}
 		// An alias added to an ssh block changes no resource, yet is written now.
 		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
+		// So is what the plan resolved: with nothing to change, reality
+		// already matches it.
+		if !o.destroy && !writeLock(d, o.json, dir, l.lock, p.Lock) {
+			return 1
+		}
 		if o.json {
 			jsonHooks.Emit(views.Event{Type: "change_summary", Message: "Apply complete! Resources: 0 added, 0 changed, 0 destroyed."})
 		} else if op == "apply" {
@@ -321,8 +337,12 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	persist := func(s *state.State) error {
 		return store.Write(context.Background(), s)
 	}
-	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now})
+	newLock := l.lock.Clone()
+	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now, Lock: newLock})
 	c := p.Count()
+	// What the apply resolved and installed is recorded even when it
+	// failed part way: the lock then holds only what was done.
+	lockOK := o.destroy || writeLock(d, o.json, dir, l.lock, newLock)
 	if applyDiags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, applyDiags)
 		// The aliases follow what exists now, also after a partial apply.
@@ -330,6 +350,9 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		return 1
 	}
 	renderDiags(d, o.json, l.cfg, applyDiags)
+	if !lockOK {
+		return 1
+	}
 	verb := "Apply"
 	if op == "destroy" {
 		verb = "Destroy"
