@@ -80,7 +80,7 @@ func TestLockImage(t *testing.T) {
 	s.must(0, "apply", "-auto-approve")
 	lock := s.lockFile()
 	for _, want := range []string{`data "aws_ami" "ubuntu" {`, `id               = "` + lockedAMI + `"`,
-		`creation_date    = "` + lockedAMIDate + `"`, `owner_id         = "`+testworld.MotoAccountID+`"`, `region           = "eu-west-1"`,
+		`creation_date    = "` + lockedAMIDate + `"`, `owner_id         = "` + testworld.MotoAccountID + `"`, `region           = "eu-west-1"`,
 		`architecture     = "x86_64"`, `image_name       = "` + lockedAMIName + `"`} {
 		if !strings.Contains(lock, want) {
 			t.Errorf("the lock file lacks %q:\n%s", want, lock)
