@@ -89,8 +89,8 @@ func TestCheckAgainstSchema(t *testing.T) {
 		t.Fatalf("Value: %#v %v", v, err)
 	}
 	for src, want := range map[string]string{
-		"data \"aws_amx\" \"a\" {\n  id = \"ami-1\"\n}\n":                     `lock:1: Invalid lock entry: "aws_amx" is not a data source type`,
-		"data \"aws_ami\" \"a\" {\n  id = \"ami-1\"\n  colour = 1\n}\n":        "lock:1: Invalid lock entry: data.aws_ami.a: colour is not an attribute of aws_ami.",
+		"data \"aws_amx\" \"a\" {\n  id = \"ami-1\"\n}\n":                       `lock:1: Invalid lock entry: "aws_amx" is not a data source type`,
+		"data \"aws_ami\" \"a\" {\n  id = \"ami-1\"\n  colour = 1\n}\n":         "lock:1: Invalid lock entry: data.aws_ami.a: colour is not an attribute of aws_ami.",
 		"data \"aws_ami\" \"a\" {\n  id = \"ami-1\"\n  owners = { a = 1 }\n}\n": "lock:1: Invalid lock entry: data.aws_ami.a: owners:",
 	} {
 		l, _, diags := Parse([]byte(src), "lock")

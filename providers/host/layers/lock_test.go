@@ -143,4 +143,3 @@ func TestLocalLockDownloads(t *testing.T) {
 		}
 	}
 }
-
