@@ -201,6 +201,7 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 			continue
 		}
 		rec := job.recorded[lc.Addr.Name]
+		lc.Found = st.Lock
 		switch {
 		case !st.Satisfied && st.Present:
 			lc.Action = Update

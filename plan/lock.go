@@ -251,3 +251,47 @@ func (a *applier) commitLockData(applyN map[addrs.Resource]*node) {
 		}
 	}
 }
+
+// lockFoundPackages records in the plan's lock the package versions that
+// probes found on hosts for layers the lock has no entry for: a machine
+// converged before the lock existed, whose layers are in place and will not
+// run again. What a host already has is a fact worth keeping, so that a new
+// machine gets the same versions.
+func (e *Engine) lockFoundPackages(p *Plan) {
+	if p.Lock == nil {
+		return
+	}
+	for _, ch := range p.Changes {
+		for _, lc := range ch.Layers {
+			k := lc.Addr.String()
+			if lc.Action != NoOp || len(lc.Found.Packages) == 0 || p.Lock.Layers[k] != nil {
+				continue
+			}
+			lp := &lockfile.LayerPackages{Addr: k, Packages: map[string]string{}}
+			var pkgs []string
+			for _, n := range sortedKeys(lc.Found.Packages) {
+				lp.Packages[n] = lc.Found.Packages[n]
+				pkgs = append(pkgs, n+" "+lc.Found.Packages[n])
+			}
+			p.Lock.Layers[k] = lp
+			p.LockChanges = append(p.LockChanges, &LockChange{Kind: "layer", Key: k, Action: Create,
+				After: strings.Join(pkgs, ", "), Reason: "found on the host"})
+		}
+	}
+}
+
+// ApplyLock is the lock an apply of p starts from: the lock as read, plus
+// what p found on hosts (lockFoundPackages). The data sources p resolved are
+// left out: the apply records them once what is built from them exists.
+func ApplyLock(read *lockfile.Lock, p *Plan) *lockfile.Lock {
+	out := read.Clone()
+	if p.Lock == nil {
+		return out
+	}
+	for k, lp := range p.Lock.Layers {
+		if out.Layers[k] == nil {
+			out.Layers[k] = lp
+		}
+	}
+	return out
+}

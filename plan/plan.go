@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/lockfile"
+	"github.com/mlops-dev/mlops/providers"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -100,6 +101,8 @@ type LayerChange struct {
 	// Reapply: the host satisfies the layer's probe, but its settings
 	// changed since it was applied, so its action runs again.
 	Reapply bool
+	// Found is what the probe found on the host for the lock file.
+	Found providers.LockFacts
 }
 
 // OutputChange is the planned value of one output.
@@ -115,6 +118,8 @@ type OutputChange struct {
 type Plan struct {
 	// Destroy plans remove everything.
 	Destroy bool
+	// Upgrade plans re-resolve what the lock file pins (plan -upgrade).
+	Upgrade bool
 	Changes []*Change
 	Outputs []*OutputChange
 	// Lineage and Serial identify the state the plan was made against; a saved

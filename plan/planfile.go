@@ -55,6 +55,7 @@ type planFile struct {
 	Format    string               `json:"format"`
 	Version   int                  `json:"version"`
 	Destroy   bool                 `json:"destroy,omitempty"`
+	Upgrade   bool                 `json:"upgrade,omitempty"`
 	Lineage   string               `json:"lineage"`
 	Serial    uint64               `json:"serial"`
 	Variables map[string]fileValue `json:"variables"`
@@ -124,7 +125,7 @@ func valuesToPath(vs []fileValue) cty.Path {
 
 // Marshal encodes the plan for `mlops plan -out`.
 func Marshal(p *Plan) ([]byte, error) {
-	f := planFile{Format: "mlops-plan", Version: PlanFileVersion, Destroy: p.Destroy, Lineage: p.Lineage, Serial: p.Serial,
+	f := planFile{Format: "mlops-plan", Version: PlanFileVersion, Destroy: p.Destroy, Upgrade: p.Upgrade, Lineage: p.Lineage, Serial: p.Serial,
 		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}}
 	for n, v := range p.Variables {
 		fv, err := encodeFileValue(v)
@@ -178,7 +179,7 @@ func Unmarshal(b []byte) (*Plan, error) {
 	if f.Version != PlanFileVersion {
 		return nil, fmt.Errorf("saved plan has format version %d; this mlops reads version %d", f.Version, PlanFileVersion)
 	}
-	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{}}
+	p := &Plan{Destroy: f.Destroy, Upgrade: f.Upgrade, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{}}
 	for n, fv := range f.Variables {
 		v, err := decodeFileValue(fv)
 		if err != nil {

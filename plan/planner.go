@@ -268,6 +268,7 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, opts RefreshOptio
 func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}}
+	p.Upgrade = e.Upgrade
 	if !opts.Destroy {
 		p.Lock = e.Lock.Clone()
 	}
@@ -410,6 +411,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 
 	e.upgradeLockChanges(p)
 	diags = append(diags, e.planLayers(ctx, ref, p, vals)...)
+	e.lockFoundPackages(p)
 	diags = append(diags, e.planOutputs(ref, p, vals)...)
 	return p, diags
 }

@@ -61,6 +61,9 @@ type LayerStatus struct {
 	// Reasons say what differs, for the plan: "docker_compose version 1.29.2 -> v2.5.0",
 	// "user ubuntu not in group docker".
 	Reasons []string
+	// Lock is what a satisfied layer has for the lock file (the versions
+	// of its packages on the host).
+	Lock LockFacts
 }
 
 // HostSession is a connection to one host: probes and actions over one SSH

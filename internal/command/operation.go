@@ -178,6 +178,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		}
 		o.vf.vars = savedVars(saved)
 		o.destroy = saved.Destroy
+		o.upgrade = saved.Upgrade
 	}
 
 	// Everything about the input is checked before any API call or SSH connection.
@@ -337,7 +338,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	persist := func(s *state.State) error {
 		return store.Write(context.Background(), s)
 	}
-	newLock := l.lock.Clone()
+	newLock := plan.ApplyLock(l.lock, p)
 	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now, Lock: newLock})
 	c := p.Count()
 	// What the apply resolved and installed is recorded even when it

@@ -233,6 +233,15 @@ func TestLockPackagesAndDownloads(t *testing.T) {
 		}
 	}
 
+	// A machine converged before its layer was locked: the no-op plan's
+	// probe reads the version on the host, the next apply records it.
+	s.writeLockFile(regexp.MustCompile(`(?s)\nlayer "aws_instance\.dev\.layer\.apt" \{.*?\n\}\n`).ReplaceAllString(lock, ""))
+	contains(t, s.must(0, "plan", "-detailed-exitcode"), "No changes.", "mlops.lock.hcl will record 1 new entry.")
+	s.must(0, "apply", "-auto-approve")
+	if got := s.lockFile(); got != lock {
+		t.Errorf("the lock after a no-op apply on a host converged without it:\n%s\nwant:\n%s", got, lock)
+	}
+
 	// A fresh machine from the lock gets 1.0, though its mirror offers 2.0.
 	s.must(0, "destroy", "-auto-approve")
 	r := s.runEnv(on(hosts[1]), "apply", "-auto-approve")

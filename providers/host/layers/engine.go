@@ -80,9 +80,13 @@ func (e *Engine) Probe(ctx context.Context, r Runner, req providers.ProbeRequest
 	}
 	for i, res := range results {
 		st := specs[i].status(res.facts)
-		resp.Statuses = append(resp.Statuses, providers.LayerStatus{
+		ls := providers.LayerStatus{
 			Addr: req.Layers[i].Addr, Satisfied: st.satisfied, Present: st.present, Reasons: st.reasons,
-		})
+		}
+		if lk, ok := specs[i].(locker); ok && st.satisfied {
+			ls.Lock = lk.lockFacts(res.facts, nil)
+		}
+		resp.Statuses = append(resp.Statuses, ls)
 	}
 	return resp
 }
