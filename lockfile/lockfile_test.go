@@ -193,3 +193,26 @@ func TestLoadAndWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeExample keeps the example in README.md ("Reproducible") as mlops
+// writes it: it parses, and renders back to itself.
+func TestReadmeExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start := strings.Index(s, "```hcl\n# mlops.lock.hcl:")
+	if start < 0 {
+		t.Fatal("README.md has no lock file example")
+	}
+	s = s[start+len("```hcl\n"):]
+	example := s[:strings.Index(s, "```")]
+	l, _, diags := Parse([]byte(example), "README.md")
+	if diags.HasErrors() {
+		t.Fatalf("the README example does not parse: %s", diags.Error())
+	}
+	if d := cmp.Diff(example, string(l.Bytes())); d != "" {
+		t.Errorf("the README example is not as mlops writes it (-README +mlops):\n%s", d)
+	}
+}
