@@ -16,13 +16,14 @@ import (
 // with the reason. Kind is "data", "download" or "layer"; Key is the data
 // source address, the URL or the layer address.
 type LockChange struct {
-	Kind   string
-	Key    string
-	Action Action // Create, Update or Delete
+	Kind   string `json:"kind"`
+	Key    string `json:"key"`
+	Action Action `json:"action"` // Create or Update
 	// Before and After describe the entry, such as
 	// "ami-0abc (ubuntu-jammy-22.04-20261001) of 2026-10-01T00:00:00.000Z".
-	Before, After string
-	Reason        string
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // lockedData decides which value a data source has in this run, given the

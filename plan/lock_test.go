@@ -135,3 +135,21 @@ resource "fake_thing" "a" {
 		t.Errorf("changed region: ref %s, lock changes %+v", ref(p), p.LockChanges)
 	}
 }
+
+// TestPlanFileKeepsLockData: a saved plan keeps -upgrade (apply of the
+// file re-resolves as the plan did), its notes and its lock changes.
+func TestPlanFileKeepsLockData(t *testing.T) {
+	p := &Plan{Upgrade: true, Notes: []string{"newer image"}, Variables: map[string]cty.Value{},
+		LockChanges: []*LockChange{{Kind: "data", Key: "data.aws_ami.u", Action: Update, Before: "ami-1", After: "ami-2", Reason: "-upgrade"}}}
+	b, err := Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Upgrade || len(got.Notes) != 1 || len(got.LockChanges) != 1 || *got.LockChanges[0] != *p.LockChanges[0] {
+		t.Errorf("round trip: upgrade %v, notes %q, lock changes %+v", got.Upgrade, got.Notes, got.LockChanges)
+	}
+}
