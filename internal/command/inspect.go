@@ -314,6 +314,7 @@ func runShow(d Deps, g globals, args []string) int {
 			_ = views.RenderPlanJSON(d.Streams.Out, p)
 		} else {
 			views.RenderPlan(d.Streams.Out, d.Streams, w.schemas, p)
+			views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 		}
 		return 0
 	}
