@@ -153,6 +153,12 @@ func TestLockImage(t *testing.T) {
 	if !strings.Contains(r.stdout, `"lock_changes"`) || !strings.Contains(r.stdout, `"reason": "-upgrade"`) {
 		t.Errorf("plan -upgrade -json lacks the lock change:\n%s", r.stdout)
 	}
+	// A saved plan keeps -upgrade and shows the same.
+	s.must(0, "plan", "-upgrade", "-out", "up.plan")
+	contains(t, s.must(0, "show", "up.plan"), "must be replaced", "data data.aws_ami.ubuntu (-upgrade)")
+	if r := s.must(0, "show", "-json", "up.plan"); !strings.Contains(r.stdout, `"reason": "-upgrade"`) {
+		t.Errorf("show -json of the saved plan lacks the lock change:\n%s", r.stdout)
+	}
 
 	// A lock entry that no longer fits the configuration is re-resolved and
 	// shown: the name pattern now picks the 2023 image.
