@@ -277,7 +277,10 @@ func (a *applier) readData(ctx context.Context, cr *config.Resource) bool {
 		return false
 	}
 	// The value the plan used: the locked one while it fits.
-	v, _, _ := a.e.lockedData(cr.Addr, cr.Schema, resp.State)
+	a.mu.Lock()
+	recorded := a.vals[cr.Addr]
+	a.mu.Unlock()
+	v, _, _ := a.e.lockedData(cr.Addr, cr.Schema, resp.State, recorded)
 	resp.State = v
 	a.mu.Lock()
 	defer a.mu.Unlock()

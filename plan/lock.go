@@ -32,12 +32,22 @@ type LockChange struct {
 // entry that differs from the fresh read is kept and only noted; an entry
 // that no longer fits (its arguments or region changed) is re-resolved.
 // change is nil when the lock stays as it is.
-func (e *Engine) lockedData(addr addrs.Resource, rs *schema.Resource, fresh cty.Value) (use cty.Value, change *LockChange, note string) {
+//
+// recorded is the value the state holds from the last apply (null when
+// none). A stack applied before it had a lock file takes it as its lock
+// entry, so that its machines are not replaced by the first plan that
+// knows about locking.
+func (e *Engine) lockedData(addr addrs.Resource, rs *schema.Resource, fresh, recorded cty.Value) (use cty.Value, change *LockChange, note string) {
 	var entry *lockfile.DataSource
 	if e.Lock != nil {
 		entry = e.Lock.Data[addr.String()]
 	}
 	if entry == nil {
+		if recorded != cty.NilVal && !recorded.IsNull() && recorded.IsWhollyKnown() && !e.Upgrade && misfit(rs, recorded, fresh) == "" {
+			_, _, note = e.lockedDataFrom(addr, recorded, fresh)
+			return recorded, &LockChange{Kind: "data", Key: addr.String(), Action: Create, After: describeData(recorded),
+				Reason: "as the last apply recorded it in the state"}, note
+		}
 		return fresh, &LockChange{Kind: "data", Key: addr.String(), Action: Create, After: describeData(fresh),
 			Reason: "not locked yet"}, ""
 	}
@@ -58,13 +68,22 @@ func (e *Engine) lockedData(addr addrs.Resource, rs *schema.Resource, fresh cty.
 		return fresh, &LockChange{Kind: "data", Key: addr.String(), Action: Update, Before: describeData(locked),
 			After: describeData(fresh), Reason: "the lock entry no longer fits the configuration: " + why}, ""
 	}
-	if !same {
-		note = fmt.Sprintf("%s: newer %s available: %s; the lock file keeps %s; mlops plan -upgrade shows the change",
-			addr, dataNoun(addr), describeData(fresh), attrString(locked, "id"))
-		if !newer(fresh, locked) {
-			note = fmt.Sprintf("%s: a fresh lookup finds %s; the lock file keeps %s; mlops plan -upgrade shows the change",
-				addr, describeData(fresh), describeData(locked))
-		}
+	return e.lockedDataFrom(addr, locked, fresh)
+}
+
+// lockedDataFrom keeps locked, an entry that fits, with a note when a
+// fresh lookup finds something else.
+func (e *Engine) lockedDataFrom(addr addrs.Resource, locked, fresh cty.Value) (use cty.Value, change *LockChange, note string) {
+	if attrString(locked, "id") == attrString(fresh, "id") {
+		// The same result; the fresh read may know more of it (an entry
+		// of an older mlops, without owner_id or region).
+		return fresh, nil, ""
+	}
+	note = fmt.Sprintf("%s: newer %s available: %s; the lock file keeps %s; mlops plan -upgrade shows the change",
+		addr, dataNoun(addr), describeData(fresh), attrString(locked, "id"))
+	if !newer(fresh, locked) {
+		note = fmt.Sprintf("%s: a fresh lookup finds %s; the lock file keeps %s; mlops plan -upgrade shows the change",
+			addr, describeData(fresh), describeData(locked))
 	}
 	return locked, nil, note
 }
@@ -86,6 +105,9 @@ func misfit(rs *schema.Resource, locked, fresh cty.Value) string {
 		lv, fv := locked.GetAttr(n), fresh.GetAttr(n)
 		if fv.IsNull() && !rs.Block.Attributes[n].Computed {
 			continue // an argument left out: its default is what counts
+		}
+		if lv.IsNull() && rs.Block.Attributes[n].Computed {
+			continue // recorded by an older mlops, which did not know it
 		}
 		if lv.IsNull() != fv.IsNull() || !lv.IsNull() && !lv.Equals(fv).True() {
 			changed = append(changed, n+" changed")

@@ -153,3 +153,47 @@ func TestPlanFileKeepsLockData(t *testing.T) {
 		t.Errorf("round trip: upgrade %v, notes %q, lock changes %+v", got.Upgrade, got.Notes, got.LockChanges)
 	}
 }
+
+// TestStateSeedsTheLock: a stack applied before it had a lock file keeps
+// the image its last apply recorded in the state, rather than moving to a
+// newer one at the first plan that knows about locks.
+func TestStateSeedsTheLock(t *testing.T) {
+	const src = `
+data "fake_image" "base" { name = "jammy" }
+resource "fake_thing" "a" {
+  name = "a"
+  ref  = data.fake_image.base.id
+}
+`
+	h := newHarness(t)
+	rp := &releasingProvider{fakeProvider: h.fake, build: 1, region: "eu-west-1"}
+	engine := func(lock *lockfile.Lock, upgrade bool) *Engine {
+		reg := providers.Registry{"fake": rp}
+		schemas := reg.Schemas(nil)
+		cfg, diags := config.LoadFiles(t.TempDir(), map[string][]byte{"main.hcl": []byte(src)}, config.LoadOptions{Schemas: schemas})
+		if diags.HasErrors() {
+			t.Fatalf("config: %s", diags.Error())
+		}
+		return &Engine{Config: cfg, Providers: reg, Schemas: schemas, Lock: lock, Upgrade: upgrade}
+	}
+	e := engine(nil, false) // an mlops without lock files
+	p, r := h.plan(e, PlanOptions{})
+	if d := h.apply(e, p, r); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	rp.build = 2
+	p, _ = h.plan(engine(lockfile.New(), false), PlanOptions{})
+	a := p.Change(addrs.Resource{Mode: addrs.Managed, Type: "fake_thing", Name: "a"})
+	if p.HasChanges() || a.After.GetAttr("ref").AsString() != "img-jammy-1" || len(p.Notes) != 1 ||
+		len(p.LockChanges) != 1 || p.LockChanges[0].Reason != "as the last apply recorded it in the state" {
+		t.Errorf("plan: changes %v, ref %s, notes %q, lock changes %+v", actions(p), a.After.GetAttr("ref").AsString(), p.Notes, p.LockChanges)
+	}
+	if got := p.Lock.Data["data.fake_image.base"].Attrs["id"].AsString(); got != "img-jammy-1" {
+		t.Errorf("the plan's lock names %s", got)
+	}
+	// -upgrade does not take it.
+	p, _ = h.plan(engine(lockfile.New(), true), PlanOptions{})
+	if a := p.Change(addrs.Resource{Mode: addrs.Managed, Type: "fake_thing", Name: "a"}); a.After.GetAttr("ref").AsString() != "img-jammy-2" {
+		t.Errorf("-upgrade kept %s", a.After.GetAttr("ref").AsString())
+	}
+}

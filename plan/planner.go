@@ -335,7 +335,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 			}
 			diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
 			if !resp.Diagnostics.HasErrors() {
-				v, lc, note := e.lockedData(addr, rs, resp.State)
+				v, lc, note := e.lockedData(addr, rs, resp.State, ref.Values[addr])
 				vals[addr] = v
 				p.Lock.SetData(addr.Type, addr.Name, v)
 				if lc != nil {

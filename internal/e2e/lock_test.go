@@ -138,6 +138,18 @@ func TestLockImage(t *testing.T) {
 	if len(doc.Notes) != 1 || !strings.Contains(doc.Notes[0], img.ID) || doc.Summary.Changes || len(doc.LockChanges) != 0 {
 		t.Errorf("plan -json: notes %q, lock changes %v, has_changes %v", doc.Notes, doc.LockChanges, doc.Summary.Changes)
 	}
+	// A stack applied before it had a lock file (here: the file removed)
+	// keeps the image its state records; the next apply writes it down.
+	if err := os.Remove(filepath.Join(s.dir, "mlops.lock.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	contains(t, s.must(0, "plan", "-detailed-exitcode"), "No changes.", "newer image available: "+img.ID,
+		"mlops.lock.hcl will record 1 new entry.")
+	s.must(0, "apply", "-auto-approve")
+	if got := s.lockFile(); got != lock {
+		t.Errorf("the lock written from the state:\n%s\nwant:\n%s", got, lock)
+	}
+
 	// apply with nothing to do leaves the lock as it was.
 	s.must(0, "apply", "-auto-approve")
 	if got := s.lockFile(); got != lock {
