@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -33,7 +34,8 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 	files := map[string][]byte{}
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || strings.HasPrefix(n, ".") {
+		// The lock file is data mlops writes, not configuration.
+		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || strings.HasPrefix(n, ".") || n == lockfile.FileName {
 			continue
 		}
 		path := filepath.Join(dir, n)

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/mlops-dev/mlops/state"
@@ -27,6 +28,10 @@ type ApplyOptions struct {
 	Now func() time.Time
 	// TickInterval is how often StillApplying fires (default 10s).
 	TickInterval time.Duration
+	// Lock, when not nil, is updated with what this apply resolves and
+	// installs (see commitLockData and recordLockFactsLocked); the caller
+	// writes it afterwards, also after a partial failure.
+	Lock *lockfile.Lock
 }
 
 // applier is the state of one apply walk.
@@ -39,6 +44,8 @@ type applier struct {
 	st    *state.State
 	vals  config.Values
 	diags hcl.Diagnostics
+	// dataUsed holds the value each data source had in this apply.
+	dataUsed map[addrs.Resource]cty.Value
 }
 
 // node is one unit of work in the apply graph.
@@ -69,7 +76,7 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 	if opts.TickInterval <= 0 {
 		opts.TickInterval = 10 * time.Second
 	}
-	a := &applier{e: e, opts: opts, plan: p, st: st, vals: config.Values{}}
+	a := &applier{e: e, opts: opts, plan: p, st: st, vals: config.Values{}, dataUsed: map[addrs.Resource]cty.Value{}}
 	// A state written before layer records held digests loses the
 	// verbatim contents and commands with this apply's first write.
 	scrubLayerRecords(e.Schemas, st)
@@ -98,7 +105,7 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 			return hcl.Diagnostics{errDiag("Failed to save state", "the new state must be stored before anything is created: "+err.Error())}
 		}
 	}
-	nodes := a.buildGraph()
+	nodes, applyN := a.buildGraph()
 	sem := make(chan struct{}, e.parallelism())
 	var wg sync.WaitGroup
 	for _, n := range nodes {
@@ -125,6 +132,7 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 		}()
 	}
 	wg.Wait()
+	a.commitLockData(applyN)
 	if stop.Err() != nil {
 		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
 	}
@@ -170,7 +178,7 @@ func (a *applier) persistLocked() {
 // buildGraph turns the plan into nodes with dependencies:
 // creates and updates after their dependencies; deletes before the deletes
 // of what they depend on; a replacement's create after its delete.
-func (a *applier) buildGraph() []*node {
+func (a *applier) buildGraph() ([]*node, map[addrs.Resource]*node) {
 	p := a.plan
 	applyN := map[addrs.Resource]*node{}
 	deleteN := map[addrs.Resource]*node{}
@@ -240,7 +248,7 @@ func (a *applier) buildGraph() []*node {
 			}
 		}
 	}
-	return all
+	return all, applyN
 }
 
 // schemaOf returns the schema of addr (it was checked during planning).
@@ -271,9 +279,16 @@ func (a *applier) readData(ctx context.Context, cr *config.Resource) bool {
 		a.addDiag(withSubject(resp.Diagnostics, cr.DeclRange)...)
 		return false
 	}
+	// The value the plan used: the locked one while it fits.
+	a.mu.Lock()
+	recorded := a.vals[cr.Addr]
+	a.mu.Unlock()
+	v, _, _ := a.e.lockedData(cr.Addr, cr.Schema, resp.State, recorded)
+	resp.State = v
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.vals[cr.Addr] = resp.State
+	a.dataUsed[cr.Addr] = resp.State
 	raw, err := encodeValue(resp.State)
 	if err == nil {
 		a.st.SetResource(&state.Resource{Address: cr.Addr.String(), Mode: "data", Type: cr.Addr.Type, Name: cr.Addr.Name,
@@ -583,6 +598,11 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 					begin(toApply[i+1].Addr, actionOf(toApply[i+1].Addr))
 				}
 			}
+		},
+		Locked: func(l addrs.Layer, f providers.LockFacts) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.recordLockFactsLocked(l, f)
 		},
 		Removed: func(l addrs.Layer) {
 			begin(l, Delete)

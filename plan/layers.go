@@ -38,7 +38,8 @@ func (e *Engine) evalHost(addr addrs.Resource, vals config.Values, self cty.Valu
 	diags = append(diags, d...)
 	layers := make([]providers.Layer, 0, len(lvs))
 	for _, lv := range lvs {
-		layers = append(layers, providers.Layer{Addr: lv.Addr, Kind: lv.Kind, Config: lv.Config, Digest: providers.LayerDigest(lv.Kind, lv.Config)})
+		layers = append(layers, providers.Layer{Addr: lv.Addr, Kind: lv.Kind, Config: lv.Config, Digest: providers.LayerDigest(lv.Kind, lv.Config),
+			Lock: e.layerLock(lv.Addr)})
 	}
 	return ssh, layers, diags
 }
@@ -206,6 +207,7 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 			continue
 		}
 		rec := job.recorded[lc.Addr.Name]
+		lc.Found = st.Lock
 		switch {
 		case !st.Satisfied && st.Present:
 			lc.Action = Update

@@ -55,14 +55,18 @@ type fileOutput struct {
 }
 
 type planFile struct {
-	Format    string               `json:"format"`
-	Version   int                  `json:"version"`
-	Destroy   bool                 `json:"destroy,omitempty"`
-	Lineage   string               `json:"lineage"`
-	Serial    uint64               `json:"serial"`
-	Variables map[string]fileValue `json:"variables"`
-	Changes   []fileChange         `json:"changes"`
-	Outputs   []fileOutput         `json:"outputs,omitempty"`
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	Destroy bool   `json:"destroy,omitempty"`
+	Upgrade bool   `json:"upgrade,omitempty"`
+	// Notes and LockChanges are kept for mlops show; apply makes its own.
+	Notes       []string             `json:"notes,omitempty"`
+	LockChanges []LockChange         `json:"lock_changes,omitempty"`
+	Lineage     string               `json:"lineage"`
+	Serial      uint64               `json:"serial"`
+	Variables   map[string]fileValue `json:"variables"`
+	Changes     []fileChange         `json:"changes"`
+	Outputs     []fileOutput         `json:"outputs,omitempty"`
 	// ReplacePaths are stored as rendered strings plus as msgpack paths.
 	ReplacePathValues map[string][]fileValue `json:"replace_path_values,omitempty"`
 	// Replace are the -replace addresses the plan was made with.
@@ -134,8 +138,11 @@ func valuesToPath(vs []fileValue) cty.Path {
 
 // Marshal encodes the plan for `mlops plan -out`.
 func Marshal(p *Plan) ([]byte, error) {
-	f := planFile{Format: "mlops-plan", Version: PlanFileVersion, Destroy: p.Destroy, Lineage: p.Lineage, Serial: p.Serial,
-		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}, Replace: addrStrings(p.Replace)}
+	f := planFile{Format: "mlops-plan", Version: PlanFileVersion, Destroy: p.Destroy, Upgrade: p.Upgrade, Lineage: p.Lineage, Serial: p.Serial,
+		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}, Notes: p.Notes, Replace: addrStrings(p.Replace)}
+	for _, lc := range p.LockChanges {
+		f.LockChanges = append(f.LockChanges, *lc)
+	}
 	for n, v := range p.Variables {
 		fv, err := encodeFileValue(v)
 		if err != nil {
@@ -199,7 +206,10 @@ func Unmarshal(b []byte) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{},
-		Inputs: decodeInputs(f.Inputs), HostKeys: f.HostKeys, Replace: parseAddrs(f.Replace)}
+		Inputs: decodeInputs(f.Inputs), HostKeys: f.HostKeys, Replace: parseAddrs(f.Replace), Upgrade: f.Upgrade, Notes: f.Notes}
+	for _, lc := range f.LockChanges {
+		p.LockChanges = append(p.LockChanges, &lc)
+	}
 	for n, fv := range f.Variables {
 		v, err := decodeFileValue(fv)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/mlops-dev/mlops/state"
@@ -31,6 +32,11 @@ type Engine struct {
 
 	// seen holds the host keys seen at first contact in this run.
 	seen hostKeyBook
+	// Lock is the lock file as read (nil: none). Plan and apply use its
+	// values; see lockedData.
+	Lock *lockfile.Lock
+	// Upgrade re-resolves everything the lock pins (plan -upgrade).
+	Upgrade bool
 }
 
 func (e *Engine) hooks() Hooks {
@@ -270,6 +276,10 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 	if d := e.checkReplaceAddrs(opts.Replace); d.HasErrors() {
 		return nil, d
 	}
+	p.Upgrade = e.Upgrade
+	if !opts.Destroy {
+		p.Lock = e.Lock.Clone()
+	}
 	for name, v := range e.Config.Variables {
 		p.Variables[name] = v.Value
 	}
@@ -333,7 +343,15 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 			}
 			diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
 			if !resp.Diagnostics.HasErrors() {
-				vals[addr] = resp.State
+				v, lc, note := e.lockedData(addr, rs, resp.State, ref.Values[addr])
+				vals[addr] = v
+				p.Lock.SetData(addr.Type, addr.Name, v)
+				if lc != nil {
+					p.LockChanges = append(p.LockChanges, lc)
+				}
+				if note != "" {
+					p.Notes = append(p.Notes, note)
+				}
 			}
 			continue
 		}
@@ -404,7 +422,9 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		return p, diags
 	}
 
+	e.upgradeLockChanges(p)
 	diags = append(diags, e.planLayers(ctx, ref, p, vals)...)
+	e.lockFoundPackages(p)
 	diags = append(diags, e.planOutputs(ref, p, vals)...)
 	return p, diags
 }

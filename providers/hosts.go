@@ -48,6 +48,8 @@ type Layer struct {
 	// satisfied: its settings changed since it was applied (a shell layer's
 	// run command, say) in a way the probe cannot see.
 	Reapply bool
+	// Lock is what the lock file pins for this layer's installs.
+	Lock LayerLock
 }
 
 // LayerRecord is what the state remembers of an applied layer.
@@ -68,6 +70,9 @@ type LayerStatus struct {
 	// Reasons say what differs, for the plan: "docker_compose version 1.29.2 -> v2.5.0",
 	// "user ubuntu not in group docker".
 	Reasons []string
+	// Lock is what a satisfied layer has for the lock file (the versions
+	// of its packages on the host).
+	Lock LockFacts
 }
 
 // HostSession is a connection to one host: probes and actions over one SSH
@@ -112,6 +117,9 @@ type ConvergeRequest struct {
 	Done func(layer addrs.Layer)
 	// Removed is called after each removed layer was undone (or left in place).
 	Removed func(layer addrs.Layer)
+	// Locked receives, before Done, what a layer that ran or was found in
+	// place reports for the lock file; it may be nil.
+	Locked func(layer addrs.Layer, facts LockFacts)
 }
 
 // ConvergeResponse reports the first failure, if any. Layers after a failed

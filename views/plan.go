@@ -185,6 +185,8 @@ type jsonPlan struct {
 	Summary         jsonSummary           `json:"summary"`
 	Lineage         string                `json:"lineage,omitempty"`
 	Serial          uint64                `json:"serial"`
+	Notes           []string              `json:"notes,omitempty"`
+	LockChanges     []jsonLockChange      `json:"lock_changes,omitempty"`
 }
 
 type jsonSummary struct {
@@ -300,5 +302,6 @@ func PlanJSON(p *plan.Plan) any {
 		}
 		jp.OutputChanges[o.Name] = jo
 	}
+	jp.Notes, jp.LockChanges = p.Notes, lockChangesJSON(p)
 	return jp
 }

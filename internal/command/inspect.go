@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/plan"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/state"
@@ -27,8 +28,9 @@ const validateUsage = `
 Usage: mlops [-chdir=DIR] validate [-json]
 
   Checks the configuration: syntax, blocks and attributes, types, references,
-  cycles, CIDRs, ports, sizes, layer settings. Offline: no API call, no SSH.
-  Variables without a value are allowed.
+  cycles, CIDRs, ports, sizes, layer settings, and the lock file
+  (mlops.lock.hcl). Offline: no API call, no SSH. Variables without a value
+  are allowed.
 `
 
 func runValidate(d Deps, g globals, args []string) int {
@@ -79,7 +81,12 @@ func runFmt(d Deps, g globals, args []string) int {
 	files := fs.Args()
 	if len(files) == 0 {
 		matches, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
-		files = matches
+		for _, m := range matches {
+			// The lock file is mlops' own, already canonical.
+			if filepath.Base(m) != lockfile.FileName {
+				files = append(files, m)
+			}
+		}
 	} else {
 		for i, f := range files {
 			if !filepath.IsAbs(f) {
@@ -290,6 +297,7 @@ func runShow(d Deps, g globals, args []string) int {
 			_ = views.RenderPlanJSON(d.Streams.Out, p)
 		} else {
 			views.RenderPlan(d.Streams.Out, d.Streams, w.schemas, p)
+			views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 		}
 		return 0
 	}

@@ -33,6 +33,8 @@ Options:
                        allows the replacement of a converged machine (repeatable).
   -refresh=false       Do not read the cloud; plan against the recorded state.
   -detailed-exitcode   Exit 0 when there are no changes, 2 when there are, 1 on error.
+  -upgrade             Re-resolve what mlops.lock.hcl pins (images, package
+                       versions, download checksums) and show what moves.
   -parallelism N       Operations in parallel (default 10).
   -state PATH          Local state file (default .mlops/state.json).
   -lock=false          Do not take the state lock (dangerous).
@@ -56,6 +58,8 @@ Options:
   -json                Print progress as JSON lines.
   -verbose             Stream every line of remote output, as without a
                        terminal, instead of one live line per operation.
+  -upgrade             Re-resolve what mlops.lock.hcl pins and record the
+                       new values.
   -parallelism N       Operations in parallel (default 10).
   -state PATH          Local state file (default .mlops/state.json).
   -lock=false          Do not take the state lock (dangerous).
@@ -94,6 +98,7 @@ type opFlags struct {
 	chdir            string
 	planFile         string
 	replace          stringList
+	upgrade          bool
 }
 
 func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
@@ -118,6 +123,9 @@ func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
 	}
 	if name == "plan" || name == "apply" {
 		fs.Var(&o.replace, "replace", "")
+	}
+	if name == "plan" || name == "apply" {
+		fs.BoolVar(&o.upgrade, "upgrade", false, "")
 	}
 	if !parseFlags(d, fs, usage, args) {
 		return nil, false
@@ -192,6 +200,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		}
 		o.vf.vars, o.vf.varFiles = savedVariableArgs(saved, d.Env)
 		o.destroy = saved.Destroy
+		o.upgrade = saved.Upgrade
 		o.replace = append(o.replace, savedReplace(saved)...)
 	}
 	replace, err := parseReplace(o.replace)
@@ -230,6 +239,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		l.engine.Hooks = plan.NoHooks{} // one JSON document, nothing else
 	}
 	l.engine.Parallelism = o.parallelism
+	l.engine.Upgrade = o.upgrade
 
 	ctx := context.Background()
 	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
@@ -304,6 +314,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 			_ = views.RenderPlanJSON(d.Streams.Out, p)
 		} else {
 			views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
+			views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 		}
 		if o.out != "" {
 			path := o.out
@@ -334,6 +345,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	if !o.json {
 		fmt.Fprintln(d.Streams.Out)
 		views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
+		views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 	} else {
 		jsonHooks.Emit(views.Event{Type: "planned_changes", Message: "Planned changes", Plan: views.PlanJSON(p)})
 	}
@@ -352,6 +364,11 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		}
 		// An alias added to an ssh block changes no resource, yet is written now.
 		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
+		// So is what the plan resolved: with nothing to change, reality
+		// already matches it.
+		if !o.destroy && !writeLock(d, o.json, dir, l.lock, p.Lock) {
+			return 1
+		}
 		if o.json {
 			jsonHooks.Emit(views.Event{Type: "change_summary", Message: "Apply complete! Resources: 0 added, 0 changed, 0 destroyed."})
 		} else if op == "apply" {
@@ -367,8 +384,12 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	persist := func(s *state.State) error {
 		return store.Write(context.Background(), s)
 	}
-	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now})
+	newLock := plan.ApplyLock(l.lock, p)
+	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now, Lock: newLock})
 	c := p.Count()
+	// What the apply resolved and installed is recorded even when it
+	// failed part way: the lock then holds only what was done.
+	lockOK := o.destroy || writeLock(d, o.json, dir, l.lock, newLock)
 	if applyDiags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, applyDiags)
 		// The aliases follow what exists now, also after a partial apply.
@@ -376,6 +397,9 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		return 1
 	}
 	renderDiags(d, o.json, l.cfg, applyDiags)
+	if !lockOK {
+		return 1
+	}
 	verb := "Apply"
 	if op == "destroy" {
 		verb = "Destroy"
