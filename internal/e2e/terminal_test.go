@@ -225,7 +225,7 @@ func TestTerminalViewInTmux(t *testing.T) {
   layer "shell" {
     name  = "broken"
     check = "false"
-    run   = "for i in $(seq 1 40); do echo line $i; done; echo giving up >&2; exit 3"
+    run   = "for i in $(seq 1 40); do echo line $i; done; echo giving up; exit 3"
   }
 `, ""))
 	p = startTmux(t, s, 100, 50, "apply", "-auto-approve")
