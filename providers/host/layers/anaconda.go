@@ -9,7 +9,7 @@ import (
 
 func anacondaKind() kind {
 	ls := &schema.Layer{
-		Description: "Installs Anaconda (or Miniconda) with its installer in batch mode, as the SSH user.",
+		Description: "Installs Anaconda (or Miniconda) with its installer in batch mode, as the SSH user, and runs conda init bash.",
 		Block: schema.Block{Attributes: map[string]*schema.Attribute{
 			"installer": {
 				Type: cty.String, Required: true, Validate: stringCheck(validateURL),

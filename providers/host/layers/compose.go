@@ -26,7 +26,7 @@ func composeKind() kind {
 			},
 			"path": {
 				Type: cty.Bool, Optional: true, Default: cty.True,
-				Description: "Put dir on PATH with one line in ~/.bashrc, marked with the comment \"# mlops: docker_compose PATH\". With false, ~/.bashrc is left alone.",
+				Description: "Put dir on PATH with one line at the top of ~/.bashrc (above its early return for non-interactive shells), marked with the comment \"# mlops: docker_compose PATH\". With false, ~/.bashrc is left alone.",
 			},
 			"sha256": {
 				Type: cty.String, Optional: true, Validate: stringCheck(validateSHA256),

@@ -10,7 +10,7 @@ import (
 
 func dockerKind() kind {
 	ls := &schema.Layer{
-		Description: "Installs Docker with apt-get and adds users to the docker group. Later layers run in a new login, so they see the group.",
+		Description: "Installs Docker with apt-get, keeps its daemon running (and enabled at boot under systemd) and adds users to the docker group. Later layers run in a new login, so they see the group.",
 		Block: schema.Block{Attributes: map[string]*schema.Attribute{
 			"users": {
 				Type: cty.List(cty.String), Optional: true, Default: cty.ListValEmpty(cty.String),
