@@ -96,10 +96,12 @@ resource "aws_instance" "mlops_zoomcamp" {
     dir     = "~/soft"
     path    = true # one PATH line in ~/.bashrc, never duplicated
   }
+  # The course's check that Docker works: the user, without sudo and without
+  # logging in again, runs a container (the first run pulls hello-world).
   layer "shell" {
     name  = "docker-works"
-    check = "docker --version >/dev/null && id -nG | grep -qw docker"
-    run   = "docker --version"
+    check = "docker image inspect hello-world >/dev/null" # the daemon answers the user, and the image is there
+    run   = "docker run --rm hello-world"
   }
 
   lifecycle { prevent_destroy = false }

@@ -269,8 +269,8 @@ func zoomcampLayers(d *testworld.Downloads) string {
   }
   layer "shell" {
     name  = "docker-works"
-    check = "docker --version >/dev/null && id -nG | grep -qw docker"
-    run   = "docker --version"
+    check = "docker image inspect hello-world >/dev/null"
+    run   = "docker run --rm hello-world"
   }
 `, d.URL(testworld.DownloadAnaconda), d.SHA256(testworld.DownloadAnaconda),
 		d.URL(testworld.DownloadCompose), d.SHA256(testworld.DownloadCompose))
@@ -306,8 +306,19 @@ func TestLayersZoomcamp(t *testing.T) {
 		contains(t, r, dev+".layer."+l+": Applying...", dev+".layer."+l+": Complete after")
 	}
 	contains(t, r, "Setting up make", "reconnecting so that later layers see the docker group")
+	// The seed's own last step: the SSH user, in the login after the
+	// docker layer, runs a container; the image comes from the test
+	// world's registry, as it would from Docker Hub.
+	contains(t, r, dev+".layer.docker-works: | Hello from Docker!", "Pulling from library/hello-world")
+	if h.Registry.Pulls() != 1 {
+		t.Errorf("hello-world pulled %d times, want 1", h.Registry.Pulls())
+	}
 	if got := asUbuntu(t, h, "~/anaconda3/bin/conda --version"); got != "conda 4.12.0" {
 		t.Errorf("conda --version = %q", got)
+	}
+	// conda init ran for bash: an interactive shell has conda's base.
+	if got := asUbuntu(t, h, `bash -ic 'echo "$CONDA_DEFAULT_ENV $(command -v python)"' 2>/dev/null`); got != "base /home/ubuntu/anaconda3/bin/python" {
+		t.Errorf("interactive shell after conda init: %q", got)
 	}
 	if got := asUbuntu(t, h, "docker --version"); !strings.HasPrefix(got, "Docker version ") {
 		t.Errorf("docker --version = %q", got)
@@ -377,10 +388,10 @@ func TestLayersZoomcamp(t *testing.T) {
 	// 3. Drift behind mlops' back: exactly the layers it affects. Besides
 	// docker and docker_compose that is docker-works, whose check (as in
 	// examples/zoomcamp) wants the SSH user in the docker group.
-	h.Exec(t, "rm /home/ubuntu/soft/docker-compose && gpasswd -d ubuntu docker >/dev/null")
+	h.Exec(t, "rm /home/ubuntu/soft/docker-compose && gpasswd -d ubuntu docker >/dev/null && /etc/init.d/docker stop >/dev/null")
 	r = timed(t, "plan (drift)", s.must(2, "plan", "-detailed-exitcode"))
 	want := []string{
-		`~ layer "docker" # user ubuntu not in group docker`,
+		`~ layer "docker" # docker daemon not running; user ubuntu not in group docker`,
 		`~ layer "docker_compose" # ~/soft/docker-compose missing`,
 		`+ layer "shell" "docker-works" # check failed (exit 1)`,
 	}
@@ -419,7 +430,7 @@ func TestLayersZoomcamp(t *testing.T) {
 	want = []string{
 		`aws_instance.dev aws_instance.dev.layer.apt apt no-op []`,
 		`aws_instance.dev aws_instance.dev.layer.anaconda anaconda no-op []`,
-		`aws_instance.dev aws_instance.dev.layer.docker docker update ["user ubuntu not in group docker"]`,
+		`aws_instance.dev aws_instance.dev.layer.docker docker update ["docker daemon not running" "user ubuntu not in group docker"]`,
 		`aws_instance.dev aws_instance.dev.layer.docker_compose docker_compose update ["~/soft/docker-compose missing"]`,
 		`aws_instance.dev aws_instance.dev.layer.env file no-op []`,
 		`aws_instance.dev aws_instance.dev.layer.docker-works shell create ["check failed (exit 1)"]`,
@@ -453,6 +464,9 @@ func TestLayersZoomcamp(t *testing.T) {
 	}
 	if got := asUbuntu(t, h, "~/soft/docker-compose --version; grep -c docker_compose ~/.bashrc"); got != "Docker Compose version v2.5.0\n1" {
 		t.Errorf("after repair: %q", got)
+	}
+	if got := asUbuntu(t, h, "docker run --rm hello-world"); !strings.Contains(got, "Hello from Docker!") {
+		t.Errorf("after repair: docker run --rm hello-world as ubuntu: %q", got)
 	}
 	r = timed(t, "plan (repaired)", s.must(0, "plan", "-detailed-exitcode"))
 	contains(t, r, "No changes.")

@@ -20,8 +20,10 @@ import (
 // The names the download server serves, relative to its base URL.
 const (
 	// DownloadAnaconda is a stand-in Anaconda installer that honours
-	// -b -p PREFIX (and -u) and installs PREFIX/bin/conda, which prints
-	// "conda 4.12.0", and PREFIX/bin/python.
+	// -b -p PREFIX (and -u) and installs PREFIX/bin/conda (a Python program,
+	// as the real one, printing "conda 4.12.0" and doing `conda init bash`),
+	// PREFIX/bin/python and the real release's PREFIX/conda-meta records,
+	// conda-4.12.0-py39h06a4308_0.json among them.
 	DownloadAnaconda = "Anaconda3-2022.05-Linux-x86_64.sh"
 	// DownloadCompose is a stand-in docker-compose v2.5.0 binary: a shell
 	// script printing "Docker Compose version v2.5.0".

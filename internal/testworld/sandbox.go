@@ -50,6 +50,11 @@ type Host struct {
 	exited  chan struct{} // closed when cmd has been waited for
 	sshdPID int           // sshd's PID as seen from this machine (PID 1 in its namespace)
 	mounted bool
+
+	// Registry is the image registry this host's dockerd pulls from (see
+	// sandbox_boot.go); cgroupParent holds its containers' cgroups.
+	Registry     *Registry
+	cgroupParent string
 }
 
 // HostPort is "Addr:Port".
@@ -297,6 +302,14 @@ func (h *Host) setUp(authorized []byte) error {
 	if err := h.newHostKey(); err != nil {
 		return err
 	}
+	reg, err := startRegistry()
+	if err != nil {
+		return err
+	}
+	h.Registry = reg
+	if err := h.setUpBoot(reg.URL()); err != nil {
+		return err
+	}
 	for _, home := range []string{"/home/ubuntu", "/root"} {
 		uid, gid, err := h.owner(home)
 		if err != nil {
@@ -383,7 +396,7 @@ func (h *Host) startSSHD(pickPort bool) error {
 		}
 		lastErr = h.tryStartSSHD()
 		if lastErr == nil {
-			return nil
+			return h.bootServices()
 		}
 		if !pickPort {
 			time.Sleep(100 * time.Millisecond)
@@ -419,7 +432,7 @@ func (h *Host) tryStartSSHD() error {
 		"--mount-proc="+filepath.Join(h.Root, "proc"),
 		"sh", "-c", `r=$1; shift
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$r/dev/pts" &&
-  mount --bind "$r/dev/pts/ptmx" "$r/dev/ptmx" || echo "testworld: no devpts: no terminals on this host" >&2
+  mount --bind "$r/dev/pts/ptmx" "$r/dev/ptmx" || echo "testworld: no devpts: no terminals on this host" >&2`+bootMounts+`
 exec chroot "$r" "$@"`, "sh", h.Root,
 		"/usr/sbin/sshd", "-D", "-e",
 		"-p", strconv.Itoa(h.Port),
@@ -508,6 +521,7 @@ func (h *Host) stopSSHD() {
 	if cmd == nil {
 		return
 	}
+	h.stopServices(pid)
 	killPID(pid)
 	cmd.Process.Kill() // unshare ignores SIGTERM while it waits
 	<-exited
@@ -515,6 +529,7 @@ func (h *Host) stopSSHD() {
 	for processAlive(pid) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
+	h.removeCgroups()
 }
 
 // Stop kills sshd and unmounts the host's file systems. It is safe to call
@@ -522,6 +537,9 @@ func (h *Host) stopSSHD() {
 // cleanup).
 func (h *Host) Stop() {
 	h.stopSSHD()
+	if h.Registry != nil {
+		h.Registry.Close()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.mounted {
@@ -593,6 +611,11 @@ func (h *Host) Shell(cmd string) (string, error) {
 	h.mu.Lock()
 	pid := h.sshdPID
 	h.mu.Unlock()
+	return h.shellAt(pid, cmd)
+}
+
+// shellAt is Shell in the namespaces of sshd's pid (0: a plain chroot).
+func (h *Host) shellAt(pid int, cmd string) (string, error) {
 	var c *exec.Cmd
 	if pid != 0 {
 		c = exec.Command("nsenter", "--target", strconv.Itoa(pid), "--mount", "--pid", "--root", "--wd=/", "/bin/bash", "-c", cmd)

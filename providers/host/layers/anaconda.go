@@ -9,7 +9,7 @@ import (
 
 func anacondaKind() kind {
 	ls := &schema.Layer{
-		Description: "Installs Anaconda (or Miniconda) with its installer in batch mode, as the SSH user.",
+		Description: "Installs Anaconda (or Miniconda) with its installer in batch mode, as the SSH user, and runs conda init bash.",
 		Block: schema.Block{Attributes: map[string]*schema.Attribute{
 			"installer": {
 				Type: cty.String, Required: true, Validate: stringCheck(validateURL),
@@ -40,12 +40,8 @@ func (s *anacondaSpec) probe(w *script) {
 	w.line("p=", shPath(s.prefix))
 	w.flag("exists", `[ -e "$p" ]`)
 	w.flag("conda", `[ -x "$p/bin/conda" ]`)
-	// One run of conda gives both facts: the real conda is a Python program
-	// that takes up to a second to start.
 	w.line(`if [ -x "$p/bin/conda" ]; then`)
-	w.line(`  if v=$(timeout 60 "$p/bin/conda" --version 2>&1); then r=1; else r=; fi`)
-	w.line(`  __mlops_fact version "${v%%$'\n'*}"`)
-	w.line(`  __mlops_fact runs "$r"`)
+	probeConda(w)
 	w.line(`fi`)
 }
 
@@ -54,16 +50,20 @@ func (s *anacondaSpec) status(f facts) status {
 	switch {
 	case !f.flag("conda"):
 		st.reasons = []string{"anaconda not installed at " + s.prefix}
-	case !f.flag("runs"):
-		st.reasons = []string{joinPath(s.prefix, "bin/conda") + " --version fails: " + f["version"]}
 	default:
-		st.satisfied = true
+		st.reasons = append(s.installReasons(f), s.initReasons(f)...)
+		st.satisfied = len(st.reasons) == 0
 	}
 	return st
 }
 
 func (s *anacondaSpec) apply(w *script, f facts) {
 	w.line("p=", shPath(s.prefix))
+	if f.flag("conda") && len(s.installReasons(f)) == 0 {
+		// Installed and whole: only conda init is missing.
+		condaInit(w)
+		return
+	}
 	w.line(`tmp=$(mktemp -d)`)
 	w.line(`__mlops_tmps+=("$tmp")`)
 	w.download(s.installer, `"$tmp/installer.sh"`, s.sha256)
@@ -75,6 +75,7 @@ func (s *anacondaSpec) apply(w *script, f facts) {
 	w.line(`  bash "$tmp/installer.sh" -b -p "$p"`)
 	w.line(`fi`)
 	w.line(`"$p/bin/conda" --version`)
+	condaInit(w)
 }
 
 func (s *anacondaSpec) remove(w *script, others []spec) string {

@@ -26,7 +26,7 @@ func composeKind() kind {
 			},
 			"path": {
 				Type: cty.Bool, Optional: true, Default: cty.True,
-				Description: "Put dir on PATH with one line in ~/.bashrc, marked with the comment \"# mlops: docker_compose PATH\". With false, ~/.bashrc is left alone.",
+				Description: "Put dir on PATH with one line at the top of ~/.bashrc (above its early return for non-interactive shells), marked with the comment \"# mlops: docker_compose PATH\". With false, ~/.bashrc is left alone.",
 			},
 			"sha256": {
 				Type: cty.String, Optional: true, Validate: stringCheck(validateSHA256),
@@ -100,6 +100,7 @@ func (s *composeSpec) probe(w *script) {
 	}
 	w.line(`fi`)
 	w.fact("pathlines", `"$(grep -F -- `+quote(pathMarker)+` "$HOME/.bashrc" 2>/dev/null)"`)
+	probeFirstCommand(w)
 }
 
 // binaryReasons says what is wrong with the binary (nil: nothing).
@@ -145,6 +146,8 @@ func (s *composeSpec) pathReason(f facts) string {
 		return "PATH line duplicated in ~/.bashrc"
 	case lines[0] != s.pathLine():
 		return "PATH line in ~/.bashrc differs"
+	case f["firstcmd"] != lines[0]:
+		return "PATH line in ~/.bashrc is not at its top, where non-interactive shells see it"
 	}
 	return ""
 }
@@ -182,24 +185,29 @@ func (s *composeSpec) apply(w *script, f facts) {
 }
 
 // writePathLine rewrites ~/.bashrc without the marked line and, if add,
-// appends line. It writes through the file (cat >) rather than replacing it,
-// so a symlinked ~/.bashrc stays a symlink and keeps its mode.
+// puts line first: Ubuntu's and Debian's ~/.bashrc return early for
+// non-interactive shells, and bash runs ~/.bashrc for a command sent over
+// SSH (`ssh host docker-compose version`, the layers' own scripts), so only
+// a line above that return reaches them; login shells get it through
+// ~/.profile, which sources ~/.bashrc. It writes through the file (cat >)
+// rather than replacing it, so a symlinked ~/.bashrc stays a symlink and
+// keeps its mode.
 func writePathLine(w *script, add bool, line string) {
 	w.line(`rc="$HOME/.bashrc"`)
 	if add {
 		w.line(`touch -- "$rc"`)
 	}
+	w.line(`tmp=$(mktemp "${TMPDIR:-/tmp}/mlops-bashrc.XXXXXX")`)
+	w.line(`__mlops_tmps+=("$tmp")`)
 	w.line(`if grep -qF -- `, quote(pathMarker), ` "$rc" 2>/dev/null; then`)
-	w.line(`  tmp=$(mktemp "${TMPDIR:-/tmp}/mlops-bashrc.XXXXXX")`)
-	w.line(`  __mlops_tmps+=("$tmp")`)
 	w.line(`  grep -vF -- `, quote(pathMarker), ` "$rc" >"$tmp" || [ $? -eq 1 ]`)
 	w.line(`  cat -- "$tmp" >"$rc"`)
 	w.echo("removed the old PATH line from ~/.bashrc")
 	w.line(`fi`)
 	if add {
-		w.line(`if [ -s "$rc" ] && [ -n "$(tail -c 1 -- "$rc")" ]; then echo >>"$rc"; fi`)
-		w.line(`printf '%s\n' `, quote(line), ` >>"$rc"`)
-		w.echo("added to ~/.bashrc: " + line)
+		w.line(`cat -- "$rc" >"$tmp"`)
+		w.line(`{ printf '%s\n' `, quote(line), `; cat -- "$tmp"; } >"$rc"`)
+		w.echo("added at the top of ~/.bashrc: " + line)
 	}
 }
 

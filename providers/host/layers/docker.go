@@ -10,7 +10,7 @@ import (
 
 func dockerKind() kind {
 	ls := &schema.Layer{
-		Description: "Installs Docker with apt-get and adds users to the docker group. Later layers run in a new login, so they see the group.",
+		Description: "Installs Docker with apt-get, keeps its daemon running (and enabled at boot under systemd) and adds users to the docker group. Later layers run in a new login, so they see the group.",
 		Block: schema.Block{Attributes: map[string]*schema.Attribute{
 			"users": {
 				Type: cty.List(cty.String), Optional: true, Default: cty.ListValEmpty(cty.String),
@@ -44,6 +44,7 @@ func (s *dockerSpec) probe(w *script) {
 		w.flag("exists."+k, `id -u `+quote(u)+` >/dev/null 2>&1`)
 		w.fact("groups."+k, `"$(id -nG `+quote(u)+` 2>/dev/null)"`)
 	}
+	probeDaemon(w)
 }
 
 // inGroup reports whether an `id -nG` output lists group.
@@ -64,6 +65,12 @@ func (s *dockerSpec) status(f facts) status {
 	if r := packageReason(s.pkg, f["pkg"]); r != "" {
 		st.satisfied = false
 		st.reasons = append(st.reasons, r)
+	}
+	if st.present {
+		if r := daemonReasons(f); len(r) > 0 {
+			st.satisfied = false
+			st.reasons = append(st.reasons, r...)
+		}
 	}
 	for _, u := range s.missingUsers(f) {
 		st.satisfied = false
@@ -93,6 +100,7 @@ func (s *dockerSpec) apply(w *script, f facts) {
 		w.checkLocked([]string{s.pkg})
 		w.aptGet("install", "-y", quote(w.pinned(s.pkg)))
 	}
+	startDaemon(w)
 	w.line("__mlops_root groupadd -f docker")
 	for _, j := range s.missingUsers(f) {
 		u := s.users[j]

@@ -42,7 +42,7 @@ func TestConvergeAptDocker(t *testing.T) {
 		reply(facts{"pkg.0": installed, "pkg.1": absent}),                       // tools: before
 		reply(facts{"pkg.0": installed, "pkg.1": installed}),                    // tools: after
 		reply(facts{"pkg": absent, "exists.0": "1", "groups.0": "ubuntu sudo"}), // docker: before
-		reply(facts{"pkg": installed, "exists.0": "1", "groups.0": "ubuntu sudo docker"}),
+		reply(facts{"pkg": installed, "exists.0": "1", "groups.0": "ubuntu sudo docker", "daemon": "1"}),
 		reply(facts{"pkg.0": absent}),
 		reply(facts{"pkg.0": installed}),
 	}}
@@ -86,7 +86,9 @@ func TestConvergeAptDocker(t *testing.T) {
 			t.Errorf("apt script lacks %q:\n%s", want, apt)
 		}
 	}
-	if !strings.Contains(docker, "\n__mlops_apt_get install -y 'docker.io'\n__mlops_root groupadd -f docker\n__mlops_root usermod -aG docker 'ubuntu'\n") {
+	// Installed, then running (and enabled under systemd), then the group.
+	if !strings.Contains(docker, "\n__mlops_apt_get install -y 'docker.io'\nif [ -d /run/systemd/system ]; then\n  __mlops_root systemctl enable --now docker\nelse\n  __mlops_root service docker start\nfi\n") ||
+		!strings.Contains(docker, "\ndone\n__mlops_root groupadd -f docker\n__mlops_root usermod -aG docker 'ubuntu'\n") {
 		t.Errorf("docker script:\n%s", docker)
 	}
 	if strings.Contains(more, "\n__mlops_apt_get update\n") {
@@ -110,7 +112,7 @@ func TestConvergeAsRootUsesNoSudo(t *testing.T) {
 func TestConvergeSkipsSatisfiedLayers(t *testing.T) {
 	r := &fakeRunner{user: "ubuntu", captures: []func(string) ([]byte, []byte, int, error){
 		reply(facts{"pkg.0": installed}),
-		reply(facts{"pkg": installed, "exists.0": "1", "groups.0": "docker"}),
+		reply(facts{"pkg": installed, "exists.0": "1", "groups.0": "docker", "daemon": "1"}),
 	}}
 	ev := &events{}
 	e := Engine{Nonce: fixedNonce}
@@ -176,7 +178,7 @@ func TestConvergeFailures(t *testing.T) {
 	}, {
 		name: "not in place afterwards",
 		r: &fakeRunner{user: "ubuntu", captures: []func(string) ([]byte, []byte, int, error){
-			before, reply(facts{"pkg": installed, "exists.0": "1", "groups.0": "ubuntu"}),
+			before, reply(facts{"pkg": installed, "exists.0": "1", "groups.0": "ubuntu", "daemon": "1"}),
 		}},
 		summary: "Layer aws_instance.web.layer.docker is not in place after it ran",
 		want:    "probing the host again finds: user ubuntu not in group docker.",

@@ -136,8 +136,13 @@ func TestLocalConvergeZoomcamp(t *testing.T) {
 	if out := r.sh(t, `stat -c %a ~/soft/docker-compose ~/.config/mlops/env; cat ~/.config/mlops/env; ls -A ~/soft`); out != "755\n644\n"+envContent+"docker-compose\n" {
 		t.Errorf("files: %q (no temporary files may remain)", out)
 	}
-	if out := r.sh(t, `cat ~/.bashrc`); out != `export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH`+"\n" {
+	// The PATH line comes first; conda init's block (for this prefix) after it.
+	if out := r.sh(t, `cat ~/.bashrc`); !strings.HasPrefix(out, `export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH`+"\n") ||
+		!strings.Contains(out, "# >>> conda initialize >>>\n") || !strings.Contains(out, "'"+r.path("~/anaconda3/bin/conda")+"' 'shell.bash' 'hook'") {
 		t.Errorf("~/.bashrc = %q", out)
+	}
+	if out := r.sh(t, `bash -ic 'echo "$CONDA_DEFAULT_ENV"; command -v python' 2>/dev/null`); out != "base\n"+r.path("~/anaconda3/bin/python")+"\n" {
+		t.Errorf("an interactive shell after conda init: %q", out)
 	}
 
 	// A second converge changes nothing and downloads nothing.
@@ -172,7 +177,9 @@ func TestLocalDrift(t *testing.T) {
 		"dir": cty.StringVal("~/other bin"), "path": cty.False, "sha256": cty.NullVal(cty.String),
 	})
 	mustConverge(t, r, &events{}, layers, nil)
-	if out := r.sh(t, `cat ~/.bashrc`); out != "# mine\nalias ll='ls -l'\n"+`export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH`+"\n" {
+	// The PATH line goes on top, the user's lines stay as they were.
+	pathLine := `export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH`
+	if out := r.sh(t, `cat ~/.bashrc`); out != pathLine+"\n# mine\nalias ll='ls -l'" {
 		t.Errorf("~/.bashrc = %q", out)
 	}
 
@@ -196,8 +203,13 @@ func TestLocalDrift(t *testing.T) {
 			{Present: true, Reasons: []string{"~/soft/docker-compose is not an executable file"}}, satisfied, satisfied}},
 		{"PATH line removed", `sed -i '/mlops/d' ~/.bashrc`, []probeView{
 			{Present: true, Reasons: []string{"PATH line missing in ~/.bashrc"}}, satisfied, satisfied}},
-		{"PATH line twice", `l=$(grep mlops ~/.bashrc); echo "$l" >>~/.bashrc`, []probeView{
+		{"PATH line twice", `l=$(grep mlops ~/.bashrc); printf '\n%s\n' "$l" >>~/.bashrc`, []probeView{
 			{Present: true, Reasons: []string{"PATH line duplicated in ~/.bashrc"}}, satisfied,
+			satisfied}},
+		// Where mlops used to put it: after Debian's early return for
+		// non-interactive shells.
+		{"PATH line at the end", `l=$(grep mlops ~/.bashrc); sed -i '/mlops/d' ~/.bashrc; printf '\n%s\n' "$l" >>~/.bashrc`, []probeView{
+			{Present: true, Reasons: []string{"PATH line in ~/.bashrc is not at its top, where non-interactive shells see it"}}, satisfied,
 			satisfied}},
 		{"PATH line edited", `sed -i 's|/soft|/bin|' ~/.bashrc`, []probeView{
 			{Present: true, Reasons: []string{"PATH line in ~/.bashrc differs"}}, satisfied,
@@ -239,7 +251,7 @@ func TestLocalDrift(t *testing.T) {
 			t.Errorf("%s: %d downloads, want %d", tt.name, d.TotalHits()-hits, wantHits-hits)
 		}
 	}
-	if out := r.sh(t, `cat ~/.bashrc`); out != "# mine\nalias ll='ls -l'\n"+`export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH`+"\n" {
+	if out := r.sh(t, `cat ~/.bashrc`); !strings.HasPrefix(out, pathLine+"\n# mine\nalias ll='ls -l'") || strings.Count(out, "mlops") != 1 {
 		t.Errorf("~/.bashrc after all drift = %q", out)
 	}
 }
@@ -279,7 +291,7 @@ func TestLocalRemove(t *testing.T) {
 			t.Errorf("output of removed %s = %q, want it to contain %q", name, ev.text(name), want)
 		}
 	}
-	if out := r.sh(t, `ls -A ~/soft; cat ~/.bashrc; cat ~/.config/mlops/env; ~/anaconda3/bin/conda --version`); out != envContent+"conda 4.12.0\n" {
+	if out := r.sh(t, `ls -A ~/soft; grep -c 'mlops: docker_compose' ~/.bashrc; grep -c '>>> conda initialize' ~/.bashrc; cat ~/.config/mlops/env; ~/anaconda3/bin/conda --version`); out != "0\n1\n"+envContent+"conda 4.12.0\n" {
 		t.Errorf("after removal: %q", out)
 	}
 
@@ -409,9 +421,10 @@ func TestLocalStdinIsNotTheScript(t *testing.T) {
 	}
 }
 
-// TestLocalProbeRunsToolsOnce: the anaconda probe runs conda once for both
-// its version and whether it runs; the docker_compose probe hashes the
-// binary only when it reports the wanted version and a sha256 is set.
+// TestLocalProbeRunsToolsOnce: the anaconda probe never runs conda (a
+// Python program, slow to start): it reads the installation's files; the
+// docker_compose probe hashes the binary only when it reports the wanted
+// version and a sha256 is set.
 func TestLocalProbeRunsToolsOnce(t *testing.T) {
 	t.Parallel()
 	r := newLocalRunner(t)
@@ -431,14 +444,44 @@ func TestLocalProbeRunsToolsOnce(t *testing.T) {
 		return strings.Count(string(b), "run\n")
 	}
 	conda := layer("conda", "anaconda", layerConfig("anaconda", map[string]cty.Value{"installer": cty.StringVal("https://example.com/a.sh")}))
-	tool("~/anaconda3/bin/conda", "conda 4.12.0\nsecond line", 0)
-	if got := probe(t, r, []providers.Layer{conda}); !got[0].Satisfied || runs("conda") != 1 {
-		t.Errorf("working conda: probe = %+v, want satisfied after one run", got)
+	tool("~/anaconda3/bin/conda", "conda 4.12.0", 0)
+	// What a real Anaconda3-2022.05 has: conda's record among the other
+	// conda-* packages' records, and conda init's block in ~/.bashrc.
+	r.sh(t, `mkdir -p ~/anaconda3/conda-meta && cd ~/anaconda3/conda-meta &&
+touch conda-build-3.21.8-py39h06a4308_2.json conda-package-handling-1.8.1-py39h7f8727e_0.json conda-4.12.0-py39h06a4308_0.json history &&
+printf '# >>> conda initialize >>>\n__conda_setup="$(%s shell.bash hook)"\n# <<< conda initialize <<<\n' "'$HOME/anaconda3/bin/conda'" >>~/.bashrc`)
+	condaFacts := func() facts {
+		t.Helper()
+		s, err := decode("anaconda", conda.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, diags := (&Engine{}).probe(context.Background(), r, []providers.Layer{conda}, []spec{s})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		return res[0].facts
 	}
-	tool("~/anaconda3/bin/conda", "Traceback: boom", 1)
-	want := []probeView{{Present: true, Reasons: []string{"~/anaconda3/bin/conda --version fails: Traceback: boom"}}}
-	if diff := cmp.Diff(want, probe(t, r, []providers.Layer{conda})); diff != "" || runs("conda") != 1 {
-		t.Errorf("broken conda (-want +got):\n%s", diff)
+	if f := condaFacts(); f["version"] != "4.12.0" || f["interp"] != "/bin/sh" || !f.flag("runs") || !f.flag("init") {
+		t.Errorf("facts of a working installation: %q", f)
+	}
+	if got := probe(t, r, []providers.Layer{conda}); !got[0].Satisfied || runs("conda") != 0 {
+		t.Errorf("working conda: probe = %+v, want satisfied without running conda", got)
+	}
+	for _, tt := range []struct{ name, shell, reason string }{
+		{"interpreter gone", `sed -i '1s|.*|#!/nonexistent/python|' ~/anaconda3/bin/conda`,
+			"~/anaconda3/bin/conda cannot run: its interpreter /nonexistent/python is missing"},
+		{"no #! line", `sed -i '1d' ~/anaconda3/bin/conda`, "~/anaconda3/bin/conda has no #! line"},
+		{"no conda record", `rm ~/anaconda3/conda-meta/conda-4.12.0-py39h06a4308_0.json`, "no conda package record in ~/anaconda3/conda-meta"},
+		{"no conda init", `sed -i '/conda initialize/d' ~/.bashrc`, "conda init not run for bash (no conda initialize block in ~/.bashrc)"},
+	} {
+		tool("~/anaconda3/bin/conda", "conda 4.12.0", 0)
+		r.sh(t, `cd ~/anaconda3/conda-meta && touch conda-4.12.0-py39h06a4308_0.json && grep -q 'conda initialize' ~/.bashrc || printf '# >>> conda initialize >>>\n%s\n# <<< conda initialize <<<\n' "'$HOME/anaconda3/bin/conda'" >>~/.bashrc`)
+		r.sh(t, tt.shell)
+		want := []probeView{{Present: true, Reasons: []string{tt.reason}}}
+		if diff := cmp.Diff(want, probe(t, r, []providers.Layer{conda})); diff != "" || runs("conda") != 0 {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
 	}
 
 	// The stand-in's sum is the sha256 of these bytes.

@@ -411,15 +411,56 @@ func TestDockerStatus(t *testing.T) {
 		"pkg":      "install ok installed|20.10.12-0ubuntu4",
 		"exists.0": "1", "groups.0": "ubuntu adm sudo",
 		"exists.1": "1", "groups.1": "alice docker",
+		"daemon": "1",
 	})
 	want := status{present: true, reasons: []string{"user ubuntu not in group docker"}}
 	if diff := cmp.Diff(want, st, cmp.AllowUnexported(status{})); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
+	// The daemon: running, and under systemd enabled at boot.
+	users := facts{"groups.0": "docker", "groups.1": "docker"}
+	for _, tt := range []struct {
+		daemon facts
+		want   []string
+	}{
+		{facts{"daemon": "1", "systemd": "", "enabled": ""}, nil},
+		{facts{"daemon": "1", "systemd": "1", "enabled": "1"}, nil},
+		{facts{"daemon": "", "systemd": "", "enabled": ""}, []string{"docker daemon not running"}},
+		{facts{"daemon": "1", "systemd": "1", "enabled": ""}, []string{"docker service not enabled at boot"}},
+		{facts{"daemon": "", "systemd": "1", "enabled": ""}, []string{"docker daemon not running", "docker service not enabled at boot"}},
+	} {
+		f := facts{"pkg": "install ok installed|20.10.12-0ubuntu4"}
+		maps.Copy(f, users)
+		maps.Copy(f, tt.daemon)
+		want := status{present: true, satisfied: tt.want == nil, reasons: tt.want}
+		if diff := cmp.Diff(want, s.status(f), cmp.AllowUnexported(status{})); diff != "" {
+			t.Errorf("daemon facts %q: status (-want +got):\n%s", tt.daemon, diff)
+		}
+	}
 	st = s.status(facts{"pkg": "deinstall ok config-files|20.10.12-0ubuntu4", "groups.0": "docker", "groups.1": "dockers docker"})
 	want = status{reasons: []string{"package docker.io not installed"}}
 	if diff := cmp.Diff(want, st, cmp.AllowUnexported(status{})); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
+	}
+}
+
+// TestComposePathReason: the PATH line must be the first command of
+// ~/.bashrc, above the early return of Debian's and Ubuntu's ~/.bashrc.
+func TestComposePathReason(t *testing.T) {
+	s := &composeSpec{version: "v2.5.0", dir: "~/soft", path: true}
+	line := s.pathLine()
+	for _, tt := range []struct {
+		f    facts
+		want string
+	}{
+		{facts{"pathlines": line, "firstcmd": line}, ""},
+		{facts{"pathlines": line, "firstcmd": "case $- in"}, "PATH line in ~/.bashrc is not at its top, where non-interactive shells see it"},
+		{facts{"pathlines": "", "firstcmd": "case $- in"}, "PATH line missing in ~/.bashrc"},
+		{facts{"pathlines": line + "\n" + line, "firstcmd": line}, "PATH line duplicated in ~/.bashrc"},
+	} {
+		if got := s.pathReason(tt.f); got != tt.want {
+			t.Errorf("facts %q: reason %q, want %q", tt.f, got, tt.want)
+		}
 	}
 }
 

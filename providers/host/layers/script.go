@@ -82,6 +82,7 @@ func convergePreamble(user string) string {
 		b.WriteString(`__mlops_root() { sudo -n -- "$@"; }` + "\n")
 	}
 	b.WriteString(convergeHelpers)
+	b.WriteString(aptLockHelpers)
 	return b.String()
 }
 
@@ -128,6 +129,7 @@ __mlops_apt_lists() {
   fi
 }
 __mlops_apt_get() {
+  __mlops_apt_wait
   __mlops_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }

@@ -10,3 +10,4 @@ else
   bash "$tmp/installer.sh" -b -p "$p"
 fi
 "$p/bin/conda" --version
+"$p/bin/conda" init bash

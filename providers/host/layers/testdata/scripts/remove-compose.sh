@@ -5,9 +5,9 @@ if [ -e "$d/docker-compose" ] || [ -L "$d/docker-compose" ]; then
 echo 'removed ~/soft/docker-compose'
 fi
 rc="$HOME/.bashrc"
+tmp=$(mktemp "${TMPDIR:-/tmp}/mlops-bashrc.XXXXXX")
+__mlops_tmps+=("$tmp")
 if grep -qF -- '# mlops: docker_compose PATH' "$rc" 2>/dev/null; then
-  tmp=$(mktemp "${TMPDIR:-/tmp}/mlops-bashrc.XXXXXX")
-  __mlops_tmps+=("$tmp")
   grep -vF -- '# mlops: docker_compose PATH' "$rc" >"$tmp" || [ $? -eq 1 ]
   cat -- "$tmp" >"$rc"
 echo 'removed the old PATH line from ~/.bashrc'
