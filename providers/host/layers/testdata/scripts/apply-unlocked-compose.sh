@@ -16,13 +16,13 @@ $__mlops_S mv -fT "$tmp" "$d/docker-compose"
 echo 'installed ~/soft/docker-compose'
 rc="$HOME/.bashrc"
 touch -- "$rc"
+tmp=$(mktemp "${TMPDIR:-/tmp}/mlops-bashrc.XXXXXX")
+__mlops_tmps+=("$tmp")
 if grep -qF -- '# mlops: docker_compose PATH' "$rc" 2>/dev/null; then
-  tmp=$(mktemp "${TMPDIR:-/tmp}/mlops-bashrc.XXXXXX")
-  __mlops_tmps+=("$tmp")
   grep -vF -- '# mlops: docker_compose PATH' "$rc" >"$tmp" || [ $? -eq 1 ]
   cat -- "$tmp" >"$rc"
 echo 'removed the old PATH line from ~/.bashrc'
 fi
-if [ -s "$rc" ] && [ -n "$(tail -c 1 -- "$rc")" ]; then echo >>"$rc"; fi
-printf '%s\n' 'export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH' >>"$rc"
-echo 'added to ~/.bashrc: export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH'
+cat -- "$rc" >"$tmp"
+{ printf '%s\n' 'export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH'; cat -- "$tmp"; } >"$rc"
+echo 'added at the top of ~/.bashrc: export PATH="$HOME/soft:$PATH" # mlops: docker_compose PATH'
