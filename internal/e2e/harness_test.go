@@ -59,9 +59,9 @@ type stack struct {
 	// strict is the strict EC2 layer in front of moto that mlops talks to
 	// (AWS_ENDPOINT_URL): EC2's consistency delays, conflicts and limits.
 	strict *testworld.StrictEC2
-	dir  string
-	home string
-	env  []string
+	dir    string
+	home   string
+	env    []string
 }
 
 func newStack(t *testing.T, files map[string]string) *stack {
