@@ -118,8 +118,13 @@ func (p *Provider) createEIP(ctx context.Context, c *ec2.Client, req providers.A
 		req.Created(partial)
 	}
 	progress(req, "allocated %s (%s)", deref(out.PublicIp), id)
-	// A new address is as allocated: tagged, not associated.
-	a := types.Address{AllocationId: out.AllocationId, PublicIp: out.PublicIp, Domain: out.Domain, Tags: tags}
+	// A new address is as allocated: tagged, not associated. EC2 may not
+	// know it yet in the calls that follow.
+	a, err := p.waitAddress(ctx, c, id, "")
+	if err != nil {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("reading new Elastic IP "+id, err)}
+	}
+	a.Tags = tags
 	return p.convergeEIP(ctx, c, req, a, partial)
 }
 
@@ -143,10 +148,20 @@ func (p *Provider) convergeEIP(ctx context.Context, c *ec2.Client, req providers
 		}
 	default:
 		progress(req, "associating %s with %s", deref(a.PublicIp), want)
-		if _, err := c.AssociateAddress(ctx, &ec2.AssociateAddressInput{
-			AllocationId: awssdk.String(id), InstanceId: awssdk.String(want), AllowReassociation: awssdk.Bool(true),
-		}); err != nil {
+		var out *ec2.AssociateAddressOutput
+		// The instance (or the address) may be too new for EC2 to see.
+		err := p.retryNotFound(ctx, "associating "+id+" with "+want, allocationNotFound, func() (err error) {
+			out, err = c.AssociateAddress(ctx, &ec2.AssociateAddressInput{
+				AllocationId: awssdk.String(id), InstanceId: awssdk.String(want), AllowReassociation: awssdk.Bool(true),
+			})
+			return err
+		})
+		if err != nil {
 			return fail("associating Elastic IP", err)
+		}
+		// Reads show the association a while after it was made.
+		if _, err := p.waitAddress(ctx, c, id, deref(out.AssociationId)); err != nil {
+			return fail("waiting for the association of Elastic IP", err)
 		}
 	}
 	a, found, err := describeOneAddress(ctx, c, id)

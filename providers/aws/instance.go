@@ -209,7 +209,9 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 		req.Created(partial)
 	}
 	progress(req, "created %s; waiting for it to be running", id)
-	inst, err = p.waitInstance(ctx, c, id, stateRunning)
+	if err = p.waitInstanceVisible(ctx, c, id); err == nil {
+		inst, err = p.waitInstance(ctx, c, id, stateRunning)
+	}
 	if err != nil {
 		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("waiting for EC2 instance "+id+" to run", err)}
 	}

@@ -387,9 +387,9 @@ func (p *Provider) createSecurityGroup(ctx context.Context, c *ec2.Client, req p
 	if req.Created != nil {
 		req.Created(partial)
 	}
-	sg, diags := describeOneGroup(ctx, c, id)
-	if diags.HasErrors() {
-		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: diags}
+	sg, err := p.waitGroup(ctx, c, id)
+	if err != nil {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("reading new security group "+id, err)}
 	}
 	return p.convergeGroup(ctx, c, req, sg, partial)
 }

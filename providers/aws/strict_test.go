@@ -1,0 +1,50 @@
+package aws
+
+import (
+	"testing"
+
+	"github.com/mlops-dev/mlops/internal/testworld"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// newStrictWorld is newWorld with the provider talking to the strict EC2
+// layer in front of moto (the arranging client still talks to moto).
+func newStrictWorld(t *testing.T) (*world, *testworld.StrictEC2) {
+	t.Helper()
+	w := newWorld(t, nil)
+	s := testworld.StartStrictEC2(t, w.moto.Endpoint(), testworld.StrictOptions{})
+	resp := w.p.Configure(w.ctx, providers.ConfigureRequest{Config: cty.ObjectVal(map[string]cty.Value{
+		"region":   cty.StringVal(testworld.MotoRegion),
+		"profile":  cty.NullVal(cty.String),
+		"endpoint": cty.StringVal(s.URL()),
+	})})
+	noErrors(t, resp.Diagnostics)
+	return w, s
+}
+
+// TestConsistencyWaits: a security group, an instance and an Elastic IP
+// associated with it are created although EC2 does not show each new
+// object (nor the new association) in the first read that names it.
+func TestConsistencyWaits(t *testing.T) {
+	w, s := newStrictWorld(t)
+	sg := w.apply(resourceAddr("aws_security_group", "ssh"), cty.NullVal(securityGroupSchema().ImpliedType()),
+		groupConfig(map[string]cty.Value{"name": cty.StringVal("ssh"), "ingress": cty.ListVal([]cty.Value{rule(22, "0.0.0.0/0")})}))
+	if n := len(getStrings(sg.resp.NewState.GetAttr("ingress").Index(cty.NumberIntVal(0)), "cidr_blocks")); n != 1 {
+		t.Errorf("ingress after create: %#v", sg.resp.NewState.GetAttr("ingress"))
+	}
+	inst := w.apply(resourceAddr("aws_instance", "box"), cty.NullVal(instanceSchema().ImpliedType()),
+		instanceConfig(map[string]cty.Value{"ami": cty.StringVal(jammyNewest), "instance_type": cty.StringVal("t3.micro"),
+			"security_groups": cty.ListVal([]cty.Value{sg.resp.NewState.GetAttr("id")})}))
+	id := getString(inst.resp.NewState, "id")
+	eip := w.apply(resourceAddr("aws_eip", "ip"), cty.NullVal(eipSchema().ImpliedType()),
+		eipConfig(map[string]cty.Value{"instance": cty.StringVal(id)}))
+	if getString(eip.resp.NewState, "association_id") == "" || getString(eip.resp.NewState, "instance") != id {
+		t.Errorf("Elastic IP state: %#v", eip.resp.NewState)
+	}
+	for _, kind := range []string{"sg.Hidden", "i.Hidden", "eipalloc.Hidden"} {
+		if s.Answered(kind) == 0 {
+			t.Errorf("the strict layer never hid a new object (%s): %v", kind, s.AnsweredAll())
+		}
+	}
+}
