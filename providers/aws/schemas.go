@@ -217,11 +217,10 @@ func parsePublicKey(s string) (ssh.PublicKey, error) {
 	if len(strings.TrimSpace(string(rest))) > 0 {
 		return nil, fmt.Errorf("public_key must hold one key, found more than one line")
 	}
-	switch pk.Type() {
-	case ssh.KeyAlgoED25519, ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
-		return pk, nil
+	if err := importableKeyType(pk); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("EC2 cannot import %s keys: use ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp*", pk.Type())
+	return pk, nil
 }
 
 func validateGroupName(v cty.Value) error {

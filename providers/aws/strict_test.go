@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/mlops-dev/mlops/internal/testworld"
@@ -46,5 +47,27 @@ func TestConsistencyWaits(t *testing.T) {
 		if s.Answered(kind) == 0 {
 			t.Errorf("the strict layer never hid a new object (%s): %v", kind, s.AnsweredAll())
 		}
+	}
+}
+
+// TestRefreshChunksFilters: a refresh of more than 200 objects of a type
+// stays under EC2's limit of 200 values per filter.
+func TestRefreshChunksFilters(t *testing.T) {
+	w, s := newStrictWorld(t)
+	s.SetHiddenReads(0)
+	sg := w.apply(resourceAddr("aws_security_group", "real"), cty.NullVal(securityGroupSchema().ImpliedType()),
+		groupConfig(map[string]cty.Value{"name": cty.StringVal("real")}))
+	objs := []providers.ResourceObject{{Addr: resourceAddr("aws_security_group", "real"), State: sg.resp.NewState}}
+	for i := range 250 {
+		st := withAttrs(sg.resp.NewState, map[string]cty.Value{"id": cty.StringVal(fmt.Sprintf("sg-%017d", i))})
+		objs = append(objs, providers.ResourceObject{Addr: resourceAddr("aws_security_group", fmt.Sprintf("g%d", i)), State: st})
+	}
+	w.counts.Reset()
+	states := w.refresh(objs...)
+	if getString(states[0], "id") != getString(sg.resp.NewState, "id") || !states[1].IsNull() {
+		t.Errorf("refresh: %#v, %#v", states[0], states[1])
+	}
+	if n := w.counts.Count("DescribeSecurityGroups"); n != 2 {
+		t.Errorf("DescribeSecurityGroups calls = %d, want 2 (250+1 IDs, 200 a call)", n)
 	}
 }
