@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -64,5 +65,79 @@ resource "aws_key_pair" "k" {
 	contains(t, r, "main.hcl:2", "EC2 imports only RSA and ED25519 keys")
 	if n := calls.Load(); n != 0 {
 		t.Errorf("%d API calls for a key EC2 would refuse", n)
+	}
+}
+
+// TestCapacityErrorReportedAtOnce: InsufficientInstanceCapacity is not
+// retried for minutes; apply says at once which type in which zone.
+func TestCapacityErrorReportedAtOnce(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": coreConfig})
+	s.strict.RefuseCapacity("t2.xlarge")
+	r := s.run("apply", "-auto-approve")
+	if r.code != 1 {
+		t.Fatalf("apply: want exit 1, got %s", r)
+	}
+	contains(t, r, "Not enough EC2 capacity", "t2.xlarge", "eu-west-1a", "does not retry")
+	if n := s.strict.Answered("InsufficientInstanceCapacity"); n != 1 {
+		t.Errorf("RunInstances was sent %d times, want 1 (no retry)", n)
+	}
+	if len(s.liveInstances()) != 0 {
+		t.Errorf("instances after a refused RunInstances: %v", s.liveInstances())
+	}
+	if r.elapsed > 30*time.Second {
+		t.Errorf("apply took %s to report the capacity error", r.elapsed)
+	}
+}
+
+// TestRegionFromEnvironmentOrProfile: without region in the provider
+// block, the region comes from AWS_REGION, AWS_DEFAULT_REGION or the
+// profile, as the AWS CLI finds it; with none, the error says where it can
+// come from.
+func TestRegionFromEnvironmentOrProfile(t *testing.T) {
+	cfg := strings.Replace(smallConfig, `provider "aws" { region = "eu-west-1" }`, `provider "aws" {}`, 1)
+	s := newStack(t, map[string]string{"main.hcl": cfg})
+	r := s.runEnv(nil, "plan") // the harness sets AWS_REGION
+	if r.code != 0 {
+		t.Fatalf("plan with AWS_REGION: %s", r)
+	}
+	contains(t, r, "aws_security_group.web will be created")
+
+	r = s.runEnv([]string{"AWS_REGION=", "AWS_DEFAULT_REGION=eu-west-1"}, "plan")
+	if r.code != 0 {
+		t.Fatalf("plan with AWS_DEFAULT_REGION: %s", r)
+	}
+
+	if err := os.MkdirAll(filepath.Join(s.home, ".aws"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.home, ".aws", "config"), []byte("[profile dev]\nregion = eu-west-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = s.runEnv([]string{"AWS_REGION=", "AWS_PROFILE=dev"}, "apply", "-auto-approve")
+	if r.code != 0 {
+		t.Fatalf("apply with the profile's region: %s", r)
+	}
+	if s.securityGroupsNamed("web") != 1 {
+		t.Errorf("the group is not in eu-west-1")
+	}
+
+	r = s.runEnv([]string{"AWS_REGION="}, "plan")
+	if r.code != 1 {
+		t.Fatalf("plan without any region: want exit 1, got %s", r)
+	}
+	contains(t, r, "Missing region", "AWS_REGION or AWS_DEFAULT_REGION", "~/.aws/config", "provider block")
+}
+
+// TestMissingCredentialsExplained: without credentials, apply says so in
+// one paragraph with what to do, not as the SDK's error chain.
+func TestMissingCredentialsExplained(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": smallConfig})
+	r := s.runEnv([]string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_MAX_ATTEMPTS=1"}, "apply", "-auto-approve")
+	if r.code != 1 {
+		t.Fatalf("apply without credentials: want exit 1, got %s", r)
+	}
+	contains(t, r, "No AWS credentials", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "aws configure")
+	if strings.Contains(r.stderr, "failed to refresh cached credentials") {
+		t.Errorf("raw SDK chain shown:\n%s", r.stderr)
 	}
 }

@@ -193,7 +193,7 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 	}
 	out, owned, err := p.runInstance(ctx, c, req, in)
 	if err != nil {
-		return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("creating EC2 instance", err)}
+		return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("creating EC2 instance of type "+string(in.InstanceType), err)}
 	}
 	if len(owned) > 0 {
 		return p.adoptInstance(ctx, c, req, owned)
@@ -352,7 +352,11 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 
 	state := stateOf(inst)
 	wantRunning := getBool(cfg, "running", true)
+	stoppedForType := false // mlops stopped a running instance to change its type
 	if t := getString(cfg, "instance_type"); t != "" && t != string(inst.InstanceType) {
+		if d := checkTypeFits(ctx, c, inst, t); d.HasErrors() {
+			return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
+		}
 		if state != stateStopped {
 			progress(req, "stopping %s to change its type from %s to %s", id, inst.InstanceType, t)
 			var err error
@@ -360,19 +364,31 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 				return fail("stopping EC2 instance", err)
 			}
 			state = stateOf(inst)
+			stoppedForType = wantRunning
 		}
 		if _, err := c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{
 			InstanceId: awssdk.String(id), InstanceType: &types.AttributeValue{Value: awssdk.String(t)},
 		}); err != nil {
-			return fail("changing the type of EC2 instance", err)
+			d := apiDiag("changing the type of EC2 instance "+id, err)
+			if stoppedForType {
+				// Never leave the box stopped: start it again with its old type.
+				if _, serr := p.startInstance(ctx, c, id, state); serr != nil {
+					d[0].Detail += "; " + stoppedNote(id) + " (starting it failed: " + describeError(serr) + ")"
+				} else {
+					d[0].Detail += fmt.Sprintf("; mlops started %s again with its old type %s", id, inst.InstanceType)
+				}
+			}
+			return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
 		}
 	}
 	switch {
 	case wantRunning && state != stateRunning:
 		progress(req, "starting %s", id)
 		var err error
+		az := azOf(inst)
 		if inst, err = p.startInstance(ctx, c, id, state); err != nil {
-			return fail("starting EC2 instance", err)
+			return providers.ApplyChangeResponse{NewState: current,
+				Diagnostics: startDiag(apiDiag(fmt.Sprintf("starting EC2 instance %s (%s in %s)", id, getString(cfg, "instance_type"), az), err), stoppedForType, id)}
 		}
 	case !wantRunning && state != stateStopped:
 		progress(req, "stopping %s (running = false)", id)
@@ -432,7 +448,7 @@ func (p *Provider) startInstance(ctx context.Context, c *ec2.Client, id, state s
 		}
 	}
 	if state != statePending {
-		if _, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil {
+		if err := p.startInstances(ctx, c, id); err != nil {
 			return types.Instance{}, err
 		}
 	}

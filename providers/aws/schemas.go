@@ -18,8 +18,8 @@ func providerSchema() *schema.Block {
 	return &schema.Block{
 		Description: "Amazon Web Services (EC2).",
 		Attributes: map[string]*schema.Attribute{
-			"region": {Type: cty.String, Required: true, Validate: validateRegion,
-				Description: "The region to work in, such as eu-west-1."},
+			"region": {Type: cty.String, Optional: true, Validate: validateRegion,
+				Description: "The region to work in, such as eu-west-1 (default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region in ~/.aws/config, as the AWS CLI finds it)."},
 			"profile": {Type: cty.String, Optional: true,
 				Description: "A named profile of the shared AWS configuration files (~/.aws/config)."},
 			"endpoint": {Type: cty.String, Optional: true, Validate: validateEndpoint,

@@ -2,7 +2,10 @@ package aws
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/mlops-dev/mlops/internal/testworld"
 	"github.com/mlops-dev/mlops/providers"
@@ -69,5 +72,36 @@ func TestRefreshChunksFilters(t *testing.T) {
 	}
 	if n := w.counts.Count("DescribeSecurityGroups"); n != 2 {
 		t.Errorf("DescribeSecurityGroups calls = %d, want 2 (250+1 IDs, 200 a call)", n)
+	}
+}
+
+// TestTypeChangePrechecks: a type that does not fit the image's
+// architecture, or is not offered in the instance's zone, is refused
+// before the instance is stopped.
+func TestTypeChangePrechecks(t *testing.T) {
+	w, _ := newStrictWorld(t)
+	addr := resourceAddr("aws_instance", "box")
+	attrs := map[string]cty.Value{"ami": cty.StringVal(jammyNewest), "instance_type": cty.StringVal("t3.micro")}
+	st := w.apply(addr, cty.NullVal(instanceSchema().ImpliedType()), instanceConfig(attrs)).resp.NewState
+	id := getString(st, "id")
+	for typ, want := range map[string]string{"t4g.small": "does not fit the image", "c8in.12xlarge": "not offered in eu-west-1a"} {
+		attrs["instance_type"] = cty.StringVal(typ)
+		cfg := instanceConfig(attrs)
+		plan := w.plan(addr, st, cfg)
+		w.counts.Reset()
+		resp := w.p.ApplyChange(w.ctx, providers.ApplyChangeRequest{Addr: addr, Prior: st, Planned: plan.Planned, Config: cfg, Tags: ownerTags(addr)})
+		if !resp.Diagnostics.HasErrors() || !strings.Contains(diagText(resp.Diagnostics), want) || !strings.Contains(diagText(resp.Diagnostics), "was not stopped") {
+			t.Errorf("%s: want an error saying %q, got %s", typ, want, diagText(resp.Diagnostics))
+		}
+		if n := w.counts.Count("StopInstances") + w.counts.Count("ModifyInstanceAttribute"); n != 0 {
+			t.Errorf("%s: %d stop/modify calls for a type that cannot work", typ, n)
+		}
+		out, err := w.ec2.DescribeInstances(w.ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out.Reservations[0].Instances[0]; got.State.Name != "running" || got.InstanceType != "t3.micro" {
+			t.Errorf("%s: instance is %s, type %s", typ, got.State.Name, got.InstanceType)
+		}
 	}
 }
