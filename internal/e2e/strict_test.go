@@ -141,3 +141,32 @@ func TestMissingCredentialsExplained(t *testing.T) {
 		t.Errorf("raw SDK chain shown:\n%s", r.stderr)
 	}
 }
+
+// TestReplaceSecurityGroupInUse: a description change replaces the group
+// the instance uses; EC2 refuses to delete a group in use, so the instance
+// waits in a holding group (same rules) and ends in the new one.
+func TestReplaceSecurityGroupInUse(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": coreConfig})
+	s.must(0, "apply", "-auto-approve")
+	before := s.liveInstances()
+	if err := os.WriteFile(filepath.Join(s.dir, "main.hcl"), []byte(strings.Replace(coreConfig, `description = "SSH in"`, `description = "SSH in, v2"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := s.must(0, "apply", "-auto-approve")
+	contains(t, r, "holding group", "Apply complete! Resources: 1 added, 1 changed, 1 destroyed.")
+	if s.strict.Answered("DependencyViolation") == 0 {
+		t.Errorf("the old group was never refused: the test does not test the replacement")
+	}
+	after := s.liveInstances()
+	if len(after) != 1 || *after[0].InstanceId != *before[0].InstanceId {
+		t.Fatalf("instances after the replacement: %v", after)
+	}
+	if len(after[0].SecurityGroups) != 1 || *after[0].SecurityGroups[0].GroupName != "mlops-zoomcamp-ssh" ||
+		*after[0].SecurityGroups[0].GroupId == *before[0].SecurityGroups[0].GroupId {
+		t.Errorf("instance groups: %+v", after[0].SecurityGroups)
+	}
+	if n := s.securityGroupsNamed("mlops-holding-" + *before[0].SecurityGroups[0].GroupId); n != 0 {
+		t.Errorf("holding group left behind")
+	}
+	s.must(0, "plan", "-detailed-exitcode")
+}

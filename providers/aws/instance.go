@@ -325,10 +325,14 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 		return providers.ApplyChangeResponse{NewState: current, Diagnostics: apiDiag(what+" "+id, err)}
 	}
 
+	var warnings hcl.Diagnostics
 	if want := getStrings(cfg, "security_groups"); isSet(cfg, "security_groups") && !sameSet(want, groupIDs(inst)) {
 		progress(req, "setting the security groups of %s", id)
 		if _, err := c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: awssdk.String(id), Groups: want}); err != nil {
 			return fail("changing the security groups of EC2 instance", err)
+		}
+		for _, w := range p.deleteHoldingGroups(ctx, c, req, inst.SecurityGroups, want) {
+			warnings = append(warnings, warningDiag("Holding group left behind", "%s", w)...)
 		}
 	}
 	if err := syncTags(ctx, c, id, userTags(inst.Tags), getStringMap(cfg, "tags")); err != nil {
@@ -411,7 +415,7 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 	if d.HasErrors() {
 		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
 	}
-	return providers.ApplyChangeResponse{NewState: st}
+	return providers.ApplyChangeResponse{NewState: st, Diagnostics: warnings}
 }
 
 // stopInstance stops an instance and waits until it is stopped. A pending

@@ -445,9 +445,28 @@ func (p *Provider) convergeGroup(ctx context.Context, c *ec2.Client, req provide
 func (p *Provider) deleteSecurityGroup(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
 	id := getString(req.Prior, "id")
 	reported := false
+	// An instance of this stack that still uses the group (the group is
+	// being replaced) moves to a holding group first (see sgreplace.go).
+	_, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)})
+	switch code := errorCode(err); {
+	case err == nil, code == "InvalidGroup.NotFound":
+		return providers.ApplyChangeResponse{NewState: cty.NullVal(securityGroupSchema().ImpliedType())}
+	case code == "DependencyViolation":
+		if found, derr := describeGroups(ctx, c, []string{id}); derr == nil && len(found) == 1 {
+			blockers, merr := p.moveOffGroup(ctx, c, req, found[id])
+			if merr != nil {
+				return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("deleting security group "+id, merr)}
+			}
+			if len(blockers) > 0 {
+				return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: errorDiag("Security group in use",
+					"Security group %s cannot be deleted: instance(s) %s, which this stack does not manage, use it. Remove the group from them (or terminate them), then apply again.",
+					id, strings.Join(blockers, ", "))}
+			}
+		}
+	}
 	// A group is in use until the instances that had it are terminated;
 	// EC2 says DependencyViolation meanwhile.
-	err := p.poll(ctx, "security group "+id+" to be deletable", func() (bool, error) {
+	err = p.poll(ctx, "security group "+id+" to be deletable", func() (bool, error) {
 		_, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)})
 		switch code := errorCode(err); {
 		case err == nil, code == "InvalidGroup.NotFound":

@@ -105,3 +105,85 @@ func TestTypeChangePrechecks(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceGroupInUse: the replacement of a group an instance uses
+// (delete, create, then the instance's update, as the engine orders them)
+// moves the instance to a holding group with the same rules instead of
+// failing with DependencyViolation, and the holding group goes away once
+// the instance has its new group.
+func TestReplaceGroupInUse(t *testing.T) {
+	w, s := newStrictWorld(t)
+	sgAddr, instAddr := resourceAddr("aws_security_group", "ssh"), resourceAddr("aws_instance", "box")
+	sgCfg := map[string]cty.Value{"name": cty.StringVal("ssh"), "description": cty.StringVal("v1"),
+		"ingress": cty.ListVal([]cty.Value{rule(22, "0.0.0.0/0")})}
+	old := w.apply(sgAddr, cty.NullVal(securityGroupSchema().ImpliedType()), groupConfig(sgCfg)).resp.NewState
+	instCfg := map[string]cty.Value{"ami": cty.StringVal(jammyNewest), "instance_type": cty.StringVal("t3.micro"),
+		"security_groups": cty.ListVal([]cty.Value{old.GetAttr("id")})}
+	inst := w.apply(instAddr, cty.NullVal(instanceSchema().ImpliedType()), instanceConfig(instCfg)).resp.NewState
+	id := getString(inst, "id")
+
+	// The engine's replacement: delete first.
+	del := w.p.ApplyChange(w.ctx, providers.ApplyChangeRequest{Addr: sgAddr, Prior: old,
+		Planned: cty.NullVal(old.Type()), Config: cty.NullVal(old.Type())})
+	noErrors(t, del.Diagnostics)
+	if s.Answered("DependencyViolation") == 0 {
+		t.Fatalf("the group was deleted without ever being in use")
+	}
+	groups := w.instanceGroups(id)
+	if len(groups) != 1 || !strings.HasPrefix(groups[0].name, holdingPrefix) || !groups[0].ssh {
+		t.Fatalf("instance groups after the delete: %+v (want one holding group allowing SSH)", groups)
+	}
+	sgCfg["description"] = cty.StringVal("v2")
+	newSG := w.apply(sgAddr, cty.NullVal(securityGroupSchema().ImpliedType()), groupConfig(sgCfg)).resp.NewState
+	instCfg["security_groups"] = cty.ListVal([]cty.Value{newSG.GetAttr("id")})
+	w.apply(instAddr, inst, instanceConfig(instCfg))
+	groups = w.instanceGroups(id)
+	if len(groups) != 1 || groups[0].id != getString(newSG, "id") {
+		t.Fatalf("instance groups after its update: %+v", groups)
+	}
+	if n := w.groupsNamed(holdingPrefix + getString(old, "id")); n != 0 {
+		t.Errorf("holding group left behind")
+	}
+}
+
+type groupInfo struct {
+	id, name string
+	ssh      bool
+}
+
+// instanceGroups reads an instance's groups, with whether each allows SSH.
+func (w *world) instanceGroups(id string) []groupInfo {
+	w.t.Helper()
+	out, err := w.ec2.DescribeInstances(w.ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var infos []groupInfo
+	for _, g := range out.Reservations[0].Instances[0].SecurityGroups {
+		sgs, err := w.ec2.DescribeSecurityGroups(w.ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{deref(g.GroupId)}})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		info := groupInfo{id: deref(g.GroupId), name: deref(sgs.SecurityGroups[0].GroupName)}
+		for _, p := range remotePermissions(sgs.SecurityGroups[0].IpPermissions) {
+			info.ssh = info.ssh || (p.proto == "tcp" && p.from <= 22 && p.to >= 22 && p.cidr == "0.0.0.0/0")
+		}
+		infos = append(infos, info)
+	}
+	return infos
+}
+
+func (w *world) groupsNamed(name string) int {
+	w.t.Helper()
+	out, err := w.ec2.DescribeSecurityGroups(w.ctx, &ec2.DescribeSecurityGroupsInput{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	n := 0
+	for _, g := range out.SecurityGroups {
+		if deref(g.GroupName) == name {
+			n++
+		}
+	}
+	return n
+}
