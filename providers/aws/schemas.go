@@ -81,9 +81,9 @@ func ingressBlock() schema.Block {
 		Description: "An inbound rule. Egress is left as AWS creates it (all traffic out).",
 		Attributes: map[string]*schema.Attribute{
 			"port": {Type: cty.Number, Optional: true, Validate: validatePort,
-				Description: "The port, or the first port of a range (required for tcp and udp; ignored for icmp and -1)."},
+				Description: "The port, or the first port of a range (required for tcp and udp); for icmp, the ICMP type (default: all types); ignored for -1."},
 			"to_port": {Type: cty.Number, Optional: true, Validate: validatePort,
-				Description: "The last port of a range (default: port)."},
+				Description: "The last port of a range (default: port); for icmp, the ICMP code (default: all codes)."},
 			"protocol": {Type: cty.String, Optional: true, Default: cty.StringVal("tcp"), Validate: validateProtocol,
 				Description: "tcp, udp, icmp (all ICMP) or -1 (all traffic)."},
 			"cidr_blocks": {Type: cty.List(cty.String), Required: true, Validate: validateCIDRs,

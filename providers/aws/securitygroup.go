@@ -32,6 +32,9 @@ func (p permission) String() string {
 	case "-1":
 		return "all traffic from " + p.cidr
 	case "icmp":
+		if p.from != -1 {
+			return fmt.Sprintf("icmp type %d code %d from %s", p.from, p.to, p.cidr)
+		}
 		return "icmp from " + p.cidr
 	}
 	if p.from == p.to {
@@ -84,6 +87,15 @@ func rulePermissions(rule cty.Value) ([]permission, error) {
 			return nil, fmt.Errorf("to_port %d is lower than port %d", to, from)
 		}
 	}
+	if proto == "icmp" {
+		// For ICMP, EC2's ports are the ICMP type and code; -1 is all.
+		if t, ok := getInt(rule, "port"); ok {
+			from = t
+		}
+		if c, ok := getInt(rule, "to_port"); ok {
+			to = c
+		}
+	}
 	var perms []permission
 	for _, c := range getStrings(rule, "cidr_blocks") {
 		perms = append(perms, permission{proto: proto, from: int32(from), to: int32(to), cidr: canonicalCIDR(c)})
@@ -98,7 +110,7 @@ func remotePermissions(perms []types.IpPermission) []permission {
 	for _, ip := range perms {
 		proto := canonicalProto(deref(ip.IpProtocol))
 		from, to := int32(-1), int32(-1)
-		if proto == "tcp" || proto == "udp" {
+		if proto == "tcp" || proto == "udp" || proto == "icmp" {
 			if ip.FromPort != nil {
 				from = *ip.FromPort
 			}
@@ -242,9 +254,18 @@ func ingressValue(remote []permission, prior cty.Value) cty.Value {
 		cidrs := extra[k]
 		sort.Strings(cidrs)
 		port, toPort := cty.NullVal(cty.Number), cty.NullVal(cty.Number)
-		if k.proto == "tcp" || k.proto == "udp" {
+		switch k.proto {
+		case "tcp", "udp":
 			port = cty.NumberIntVal(int64(k.from))
 			if k.to != k.from {
+				toPort = cty.NumberIntVal(int64(k.to))
+			}
+		case "icmp":
+			// One ICMP type (and code) stays that exact rule.
+			if k.from != -1 {
+				port = cty.NumberIntVal(int64(k.from))
+			}
+			if k.to != -1 {
 				toPort = cty.NumberIntVal(int64(k.to))
 			}
 		}

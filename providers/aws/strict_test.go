@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/mlops-dev/mlops/internal/testworld"
 	"github.com/mlops-dev/mlops/providers"
@@ -186,4 +188,54 @@ func (w *world) groupsNamed(name string) int {
 		}
 	}
 	return n
+}
+
+// TestICMPRuleRoundTrip: an ICMP rule for one type (echo request), added
+// outside mlops, is read as exactly that rule, so the apply that removes
+// it revokes what EC2 has, and a rule for one ICMP type can be written.
+func TestICMPRuleRoundTrip(t *testing.T) {
+	w, _ := newStrictWorld(t)
+	addr := resourceAddr("aws_security_group", "web")
+	cfg := groupConfig(map[string]cty.Value{"name": cty.StringVal("web"), "ingress": cty.ListVal([]cty.Value{rule(22, "0.0.0.0/0")})})
+	st := w.apply(addr, cty.NullVal(securityGroupSchema().ImpliedType()), cfg).resp.NewState
+	id := getString(st, "id")
+	echo := types.IpPermission{IpProtocol: awssdk.String("icmp"), FromPort: awssdk.Int32(8), ToPort: awssdk.Int32(-1),
+		IpRanges: []types.IpRange{{CidrIp: awssdk.String("10.0.0.0/8")}}}
+	if _, err := w.ec2.AuthorizeSecurityGroupIngress(w.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: &id, IpPermissions: []types.IpPermission{echo}}); err != nil {
+		t.Fatal(err)
+	}
+	st = w.refresh(providers.ResourceObject{Addr: addr, State: st})[0]
+	ing := st.GetAttr("ingress")
+	if ing.LengthInt() != 2 {
+		t.Fatalf("refreshed ingress: %#v", ing)
+	}
+	extra := ing.Index(cty.NumberIntVal(1))
+	if p, _ := getInt(extra, "port"); getString(extra, "protocol") != "icmp" || p != 8 {
+		t.Errorf("the echo-request rule was read as %#v", extra)
+	}
+	// Removing it revokes exactly it.
+	st = w.apply(addr, st, cfg).resp.NewState
+	if n := st.GetAttr("ingress").LengthInt(); n != 1 {
+		t.Errorf("ingress after the apply: %#v", st.GetAttr("ingress"))
+	}
+	// Writing it in the configuration gives the same rule.
+	withEcho := groupConfig(map[string]cty.Value{"name": cty.StringVal("web"), "ingress": cty.TupleVal([]cty.Value{rule(22, "0.0.0.0/0"),
+		cty.ObjectVal(map[string]cty.Value{"protocol": cty.StringVal("icmp"), "port": cty.NumberIntVal(8), "cidr_blocks": stringList([]string{"10.0.0.0/8"})})})})
+	st = w.apply(addr, st, withEcho).resp.NewState
+	out, err := w.ec2.DescribeSecurityGroups(w.ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []permission
+	for _, p := range remotePermissions(out.SecurityGroups[0].IpPermissions) {
+		if p.proto == "icmp" {
+			got = append(got, p)
+		}
+	}
+	if len(got) != 1 || got[0].from != 8 || got[0].to != -1 {
+		t.Errorf("ICMP rules in EC2: %+v", got)
+	}
+	if pl := w.plan(addr, st, withEcho); !pl.Planned.GetAttr("ingress").Equals(st.GetAttr("ingress")).True() {
+		t.Errorf("a second plan would change the rules: %#v", pl.Planned.GetAttr("ingress"))
+	}
 }
