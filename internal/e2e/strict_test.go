@@ -170,3 +170,77 @@ func TestReplaceSecurityGroupInUse(t *testing.T) {
 	}
 	s.must(0, "plan", "-detailed-exitcode")
 }
+
+// eipRecipe is the README's Elastic IP recipe: the instance names the
+// address, so its public_ip, its ssh host and its alias are the address.
+const eipRecipe = `
+provider "aws" { region = "eu-west-1" }
+
+data "aws_ami" "ubuntu" {
+  owners = ["099720109477"]
+  name   = "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"
+}
+
+resource "aws_key_pair" "k" {
+  name             = "k"
+  private_key_file = "~/.ssh/k.pem"
+}
+
+resource "aws_eip" "ip" {
+  tags = { Name = "dev" }
+}
+
+resource "aws_instance" "dev" {
+  ami           = data.aws_ami.ubuntu.id
+  instance_type = "t3.micro"
+  key_pair      = aws_key_pair.k.name
+  elastic_ip    = aws_eip.ip.id
+  running       = var.running
+  ssh {
+    user        = "ubuntu"
+    private_key = aws_key_pair.k.private_key_file
+    host        = self.public_ip
+    alias       = "dev"
+  }
+}
+
+variable "running" { default = true }
+
+output "address"     { value = aws_eip.ip.public_ip }
+output "instance_ip" { value = aws_instance.dev.public_ip }
+`
+
+// TestElasticIPRecipe: no dependency cycle; after the first apply the
+// instance's public_ip and ssh alias are the Elastic IP, and they stay it
+// across a stop and a start.
+func TestElasticIPRecipe(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": eipRecipe})
+	r := s.must(0, "apply", "-auto-approve")
+	addrs := s.addresses()
+	if len(addrs) != 1 {
+		t.Fatalf("%d addresses", len(addrs))
+	}
+	ip := *addrs[0].PublicIp
+	live := s.liveInstances()
+	if len(live) != 1 || addrs[0].InstanceId == nil || *addrs[0].InstanceId != *live[0].InstanceId {
+		t.Fatalf("address not associated with the instance: %+v", addrs[0])
+	}
+	if got := s.must(0, "output", "-raw", "instance_ip").stdout; got != ip {
+		t.Errorf("instance public_ip = %q, want the Elastic IP %q\n%s", got, ip, r)
+	}
+	cfg, err := os.ReadFile(filepath.Join(s.home, ".ssh", "mlops_config"))
+	if err != nil || !strings.Contains(string(cfg), "HostName "+ip) {
+		t.Errorf("ssh alias does not point at %s: %v\n%s", ip, err, cfg)
+	}
+	s.must(0, "plan", "-detailed-exitcode")
+
+	s.must(0, "apply", "-auto-approve", "-var", "running=false")
+	s.must(0, "apply", "-auto-approve")
+	if got := s.must(0, "output", "-raw", "instance_ip").stdout; got != ip {
+		t.Errorf("instance public_ip after a stop and a start = %q, want %q", got, ip)
+	}
+	s.must(0, "destroy", "-auto-approve")
+	if n := len(s.addresses()); n != 0 {
+		t.Errorf("%d addresses left after destroy", n)
+	}
+}

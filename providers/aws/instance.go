@@ -103,6 +103,9 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	if restart {
 		notes = append(notes, NoteRestart)
 	}
+	if changed(prior, cfg, "elastic_ip") {
+		keep["public_ip"], keep["public_dns"] = cty.UnknownVal(cty.String), cty.UnknownVal(cty.String)
+	}
 	if restart || (priorRunning != wantRunning) || isUnknown(cfg, "running") {
 		// A stop releases the public address; a start gets a new one.
 		keep["public_ip"] = cty.UnknownVal(cty.String)
@@ -220,6 +223,9 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 		if inst, err = p.stopInstance(ctx, c, id); err != nil {
 			return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("stopping EC2 instance "+id, err)}
 		}
+	}
+	if inst, err = p.syncElasticIP(ctx, c, req, inst); err != nil {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("associating the Elastic IP of EC2 instance "+id, err)}
 	}
 	state, d := p.instanceWithVolume(ctx, c, inst, req.Planned)
 	if d.HasErrors() {
@@ -410,6 +416,10 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 			return providers.ApplyChangeResponse{NewState: cty.NullVal(instanceSchema().ImpliedType()),
 				Diagnostics: errorDiag("Instance not found", "EC2 instance %s disappeared while it was being updated.", id)}
 		}
+	}
+	inst, err := p.syncElasticIP(ctx, c, req, inst)
+	if err != nil {
+		return fail("associating the Elastic IP of EC2 instance", err)
 	}
 	st, d := p.instanceWithVolume(ctx, c, inst, req.Planned)
 	if d.HasErrors() {
@@ -655,6 +665,7 @@ func instanceState(inst types.Instance, size int64, sizeKnown bool, prior cty.Va
 		"subnet_id":         stringOrNull(deref(inst.SubnetId)),
 		"running":           cty.BoolVal(s == stateRunning || s == statePending),
 		"user_data":         getAttr(prior, "user_data"),
+		"elastic_ip":        getAttr(prior, "elastic_ip"),
 		"id":                cty.StringVal(deref(inst.InstanceId)),
 		"public_ip":         stringOrNull(deref(inst.PublicIpAddress)),
 		"private_ip":        stringOrNull(deref(inst.PrivateIpAddress)),

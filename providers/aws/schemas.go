@@ -141,6 +141,8 @@ func instanceSchema() *schema.Resource {
 					Description: "false stops the instance (the disk stays), true starts it."},
 				"user_data": {Type: cty.String, Optional: true, ForceNew: true, Validate: validateUserData,
 					Description: "cloud-init user data, run at first boot."},
+				"elastic_ip": {Type: cty.String, Optional: true, Validate: validatePrefixed("elastic_ip", "eipalloc-"),
+					Description: "An Elastic IP to associate with the instance (aws_eip.NAME.id of an aws_eip without instance): public_ip, the ssh block's self.public_ip and the ssh alias are then that address. Changes in place."},
 				"id":                {Type: cty.String, Computed: true, Description: "The instance ID (i-...)."},
 				"public_ip":         {Type: cty.String, Computed: true, Description: "The public IPv4 address; it changes when the instance is stopped and started."},
 				"private_ip":        {Type: cty.String, Computed: true, Description: "The private IPv4 address."},
