@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/mlops-dev/mlops/internal/testworld"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -242,5 +245,42 @@ func TestElasticIPRecipe(t *testing.T) {
 	s.must(0, "destroy", "-auto-approve")
 	if n := len(s.addresses()); n != 0 {
 		t.Errorf("%d addresses left after destroy", n)
+	}
+}
+
+// TestRootDiskGrow: growing disk_gb waits for the volume modification and
+// grows the file system over SSH (on the sandbox the root is an overlay:
+// nothing to grow, said so, not an error); a second grow within 6 hours is
+// refused by EBS and explained.
+func TestRootDiskGrow(t *testing.T) {
+	h := testworld.StartHost(t)
+	cfg := strings.Replace(aliasConfig, `running       = var.running`, "running       = var.running\n  disk_gb       = var.disk_gb", 1)
+	cfg = strings.Replace(cfg, `variable "running" { default = true }`, "variable \"running\" { default = true }\nvariable \"disk_gb\" { default = 30 }", 1)
+	s := sandboxStack(t, h, cfg)
+	r := s.must(0, "apply", "-auto-approve")
+	contains(t, r, `+ root_volume_type  = "gp3"`, "+ imdsv2            = true")
+	inst := s.liveInstances()[0]
+	if inst.MetadataOptions == nil || inst.MetadataOptions.HttpTokens != "required" {
+		t.Errorf("IMDSv2 not required: %+v", inst.MetadataOptions)
+	}
+
+	r = s.must(0, "apply", "-auto-approve", "-var", "disk_gb=40")
+	contains(t, r, "grows from 30 to 40 GiB", "nothing to grow", "Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
+	if n := s.strict.AnsweredAll()["IncorrectModificationState"]; n != 0 {
+		t.Errorf("a modification was sent while one was in progress")
+	}
+	s.must(0, "plan", "-detailed-exitcode", "-var", "disk_gb=40")
+
+	r = s.run("apply", "-auto-approve", "-var", "disk_gb=50")
+	if r.code != 1 {
+		t.Fatalf("second grow within 6 hours: want exit 1, got %s", r)
+	}
+	contains(t, r, "Root volume modified too recently", "6 hours")
+	vols, err := s.ec2().DescribeVolumes(context.Background(), &ec2.DescribeVolumesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vols.Volumes) != 1 || *vols.Volumes[0].Size != 40 || vols.Volumes[0].VolumeType != "gp3" {
+		t.Errorf("volume after the refused grow: %+v", vols.Volumes)
 	}
 }

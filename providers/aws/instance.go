@@ -123,7 +123,10 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 		notes = append(notes, "the instance will be stopped (its disk is kept)")
 	}
 	if newKnown && oldKnown && newDisk > oldDisk {
-		notes = append(notes, fmt.Sprintf("the root volume grows from %d to %d GiB; the file system follows at the next boot (or run growpart and resize2fs)", oldDisk, newDisk))
+		notes = append(notes, fmt.Sprintf("the root volume grows from %d to %d GiB (an EBS modification: the next one is possible 6 hours later); with an ssh block, mlops grows the file system over SSH (growpart, resize2fs), else it follows at the next boot", oldDisk, newDisk))
+	}
+	if pt, ct := getString(prior, "root_volume_type"), getString(cfg, "root_volume_type"); pt != "" && ct != "" && pt != ct {
+		notes = append(notes, fmt.Sprintf("the root volume changes type from %s to %s in place (an EBS modification: the next one is possible 6 hours later)", pt, ct))
 	}
 	return providers.PlanChangeResponse{Planned: withAttrs(planned, keep), Notes: notes}
 }
@@ -188,11 +191,17 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 	if u := getString(cfg, "user_data"); u != "" {
 		in.UserData = awssdk.String(base64.StdEncoding.EncodeToString([]byte(u)))
 	}
-	if size, ok := getInt(cfg, "disk_gb"); ok {
-		in.BlockDeviceMappings = []types.BlockDeviceMapping{{
-			DeviceName: awssdk.String(rootDeviceName(ctx, c, getString(cfg, "ami"))),
-			Ebs:        &types.EbsBlockDevice{VolumeSize: awssdk.Int32(int32(size)), DeleteOnTermination: awssdk.Bool(true)},
-		}}
+	in.MetadataOptions = metadataOptions(cfg)
+	if size, ok := getInt(cfg, "disk_gb"); ok || getString(cfg, "root_volume_type") != "" {
+		device, imageSize := rootImageInfo(ctx, c, getString(cfg, "ami"))
+		ebs := &types.EbsBlockDevice{DeleteOnTermination: awssdk.Bool(true), VolumeType: types.VolumeType(getString(cfg, "root_volume_type"))}
+		switch {
+		case ok:
+			ebs.VolumeSize = awssdk.Int32(int32(size))
+		case imageSize > 0:
+			ebs.VolumeSize = awssdk.Int32(imageSize) // the image's own size, said out loud
+		}
+		in.BlockDeviceMappings = []types.BlockDeviceMapping{{DeviceName: awssdk.String(device), Ebs: ebs}}
 	}
 	out, owned, err := p.runInstance(ctx, c, req, in)
 	if err != nil {
@@ -344,20 +353,12 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 	if err := syncTags(ctx, c, id, userTags(inst.Tags), getStringMap(cfg, "tags")); err != nil {
 		return fail("tagging EC2 instance", err)
 	}
-	if want, ok := getInt(cfg, "disk_gb"); ok {
-		volID := rootVolumeID(inst)
-		if volID != "" {
-			size, err := volumeSizes(ctx, c, []string{volID})
-			if err != nil {
-				return fail("reading the root volume of EC2 instance", err)
-			}
-			if have, ok := size[volID]; ok && int64(have) < want {
-				progress(req, "growing root volume %s of %s from %d to %d GiB", volID, id, have, want)
-				if _, err := c.ModifyVolume(ctx, &ec2.ModifyVolumeInput{VolumeId: awssdk.String(volID), Size: awssdk.Int32(int32(want))}); err != nil {
-					return fail("growing the root volume of EC2 instance", err)
-				}
-			}
-		}
+	grew, d := p.modifyRootVolume(ctx, c, req, inst)
+	if d.HasErrors() {
+		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
+	}
+	if err := p.syncMetadataOptions(ctx, c, req, inst); err != nil {
+		return fail("setting the metadata options of EC2 instance", err)
 	}
 
 	state := stateOf(inst)
@@ -425,7 +426,11 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 	if d.HasErrors() {
 		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
 	}
-	return providers.ApplyChangeResponse{NewState: st, Diagnostics: warnings}
+	resp := providers.ApplyChangeResponse{NewState: st, Diagnostics: warnings}
+	if grew {
+		resp.HostScript = growRootScript
+	}
+	return resp
 }
 
 // stopInstance stops an instance and waits until it is stopped. A pending
@@ -558,42 +563,22 @@ func describeOneInstance(ctx context.Context, c *ec2.Client, id string) (types.I
 	return inst, ok, nil
 }
 
-// volumeSizes returns the sizes (GiB) of volumes by ID, with one call.
-func volumeSizes(ctx context.Context, c *ec2.Client, ids []string) (map[string]int32, error) {
-	in := &ec2.DescribeVolumesInput{Filters: []types.Filter{{Name: awssdk.String("volume-id"), Values: ids}}}
-	sizes := map[string]int32{}
-	for {
-		out, err := c.DescribeVolumes(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range out.Volumes {
-			if v.Size != nil {
-				sizes[deref(v.VolumeId)] = *v.Size
-			}
-		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			return sizes, nil
-		}
-		in.NextToken = out.NextToken
-	}
-}
-
 // instanceWithVolume builds the state of an instance, reading its root
 // volume's size.
 func (p *Provider) instanceWithVolume(ctx context.Context, c *ec2.Client, inst types.Instance, prior cty.Value) (cty.Value, hcl.Diagnostics) {
 	var size int64
 	var known bool
+	var volType string
 	if vol := rootVolumeID(inst); vol != "" {
-		sizes, err := volumeSizes(ctx, c, []string{vol})
+		details, err := volumeDetails(ctx, c, []string{vol})
 		if err != nil {
 			return cty.NilVal, apiDiag("reading root volume "+vol, err)
 		}
-		if s, ok := sizes[vol]; ok {
-			size, known = int64(s), true
+		if v, ok := details[vol]; ok && v.Size != nil {
+			size, known, volType = int64(*v.Size), true, string(v.VolumeType)
 		}
 	}
-	return knownOnly(instanceState(inst, size, known, prior)), nil
+	return withVolumeType(knownOnly(instanceState(inst, size, known, prior)), volType), nil
 }
 
 func rootVolumeID(inst types.Instance) string {
@@ -666,6 +651,8 @@ func instanceState(inst types.Instance, size int64, sizeKnown bool, prior cty.Va
 		"running":           cty.BoolVal(s == stateRunning || s == statePending),
 		"user_data":         getAttr(prior, "user_data"),
 		"elastic_ip":        getAttr(prior, "elastic_ip"),
+		"root_volume_type":  getAttr(prior, "root_volume_type"),
+		"imdsv2":            imdsv2Of(inst, prior),
 		"id":                cty.StringVal(deref(inst.InstanceId)),
 		"public_ip":         stringOrNull(deref(inst.PublicIpAddress)),
 		"private_ip":        stringOrNull(deref(inst.PrivateIpAddress)),
@@ -698,6 +685,7 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 		inst        types.Instance
 		size        int32
 		sizeIsKnown bool
+		volType     string
 	}
 	describe := func(ctx context.Context, c *ec2.Client, ids []string) (map[string]withSize, error) {
 		found, err := describeInstancesByID(ctx, c, ids)
@@ -711,16 +699,16 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 			}
 		}
 		sort.Strings(vols)
-		sizes := map[string]int32{}
+		details := map[string]types.Volume{}
 		if len(vols) > 0 {
-			if sizes, err = volumeSizes(ctx, c, vols); err != nil {
+			if details, err = volumeDetails(ctx, c, vols); err != nil {
 				return nil, fmt.Errorf("reading root volumes: %w", err)
 			}
 		}
 		out := make(map[string]withSize, len(found))
 		for id, inst := range found {
-			size, known := sizes[rootVolumeID(inst)]
-			out[id] = withSize{inst, size, known}
+			v, known := details[rootVolumeID(inst)]
+			out[id] = withSize{inst, awssdk.ToInt32(v.Size), known && v.Size != nil, string(v.VolumeType)}
 		}
 		return out, nil
 	}
@@ -731,7 +719,7 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 			if isGone(w.inst) {
 				return cty.NilVal, false
 			}
-			return knownOnly(instanceState(w.inst, int64(w.size), w.sizeIsKnown, prior)), true
+			return withVolumeType(knownOnly(instanceState(w.inst, int64(w.size), w.sizeIsKnown, prior)), w.volType), true
 		},
 	}.run(ctx, p, objs)
 }

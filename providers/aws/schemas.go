@@ -141,6 +141,10 @@ func instanceSchema() *schema.Resource {
 					Description: "false stops the instance (the disk stays), true starts it."},
 				"user_data": {Type: cty.String, Optional: true, ForceNew: true, Validate: validateUserData,
 					Description: "cloud-init user data, run at first boot."},
+				"root_volume_type": {Type: cty.String, Optional: true, Default: cty.StringVal("gp3"), Validate: validateRootVolumeType,
+					Description: "The root volume's EBS type: gp3 (the default: cheaper and faster than gp2), gp2, io1, io2 or standard. Changes in place (one EBS modification, like a disk_gb change)."},
+				"imdsv2": {Type: cty.Bool, Optional: true, Default: cty.True,
+					Description: "Require IMDSv2 (session tokens) for the instance metadata service (default true; false also allows IMDSv1). Changes in place."},
 				"elastic_ip": {Type: cty.String, Optional: true, Validate: validatePrefixed("elastic_ip", "eipalloc-"),
 					Description: "An Elastic IP to associate with the instance (aws_eip.NAME.id of an aws_eip without instance): public_ip, the ssh block's self.public_ip and the ssh alias are then that address. Changes in place."},
 				"id":                {Type: cty.String, Computed: true, Description: "The instance ID (i-...)."},
@@ -339,4 +343,12 @@ func validateUserData(v cty.Value) error {
 		return fmt.Errorf("user_data is %d bytes; EC2 accepts at most %d", n, maxUserData)
 	}
 	return nil
+}
+
+func validateRootVolumeType(v cty.Value) error {
+	switch v.AsString() {
+	case "gp3", "gp2", "io1", "io2", "standard":
+		return nil
+	}
+	return fmt.Errorf("root_volume_type must be gp3, gp2, io1, io2 or standard, got %q", v.AsString())
 }
