@@ -63,6 +63,7 @@ type StrictEC2 struct {
 	modifying   map[string]int       // volume ID -> reads before the modification completes
 	typeChanged map[string]bool      // instance ID -> its next start fails once
 	answered    map[string]int       // strict error code -> times answered
+	noDefault   bool                 // the region has no default VPC
 }
 
 // StrictOptions configure a StrictEC2.
@@ -152,6 +153,16 @@ func (s *StrictEC2) SetNow(now func() time.Time) {
 func (s *StrictEC2) RefuseCapacity(instanceType string) {
 	s.mu.Lock()
 	s.refused[instanceType] = true
+	s.mu.Unlock()
+}
+
+// RemoveDefaultVPC makes the region one without a default VPC: a
+// RunInstances without a subnet and a CreateSecurityGroup without a VPC
+// fail with VPCIdNotSpecified, as in an account whose default VPC was
+// deleted.
+func (s *StrictEC2) RemoveDefaultVPC() {
+	s.mu.Lock()
+	s.noDefault = true
 	s.mu.Unlock()
 }
 
@@ -275,6 +286,13 @@ func (s *StrictEC2) check(r *http.Request, action string, form url.Values) *stri
 	}
 	if e := s.consistency(action, form); e != nil {
 		return e
+	}
+	s.mu.Lock()
+	noDefault := s.noDefault
+	s.mu.Unlock()
+	if noDefault && ((action == "RunInstances" && form.Get("SubnetId") == "" && form.Get("NetworkInterface.1.SubnetId") == "") ||
+		(action == "CreateSecurityGroup" && form.Get("VpcId") == "")) {
+		return ec2Err("VPCIdNotSpecified", "No default VPC for this user")
 	}
 	switch action {
 	case "ImportKeyPair":

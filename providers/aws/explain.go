@@ -23,6 +23,8 @@ import (
 func explainAPIError(what string, err error) hcl.Diagnostics {
 	code := errorCode(err)
 	switch {
+	case code == "VPCIdNotSpecified":
+		return noDefaultVPC(what)
 	case code == "InsufficientInstanceCapacity":
 		var ae smithy.APIError
 		errors.As(err, &ae)

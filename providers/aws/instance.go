@@ -240,7 +240,7 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 	if d.HasErrors() {
 		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: d}
 	}
-	return providers.ApplyChangeResponse{NewState: state}
+	return providers.ApplyChangeResponse{NewState: state, Diagnostics: p.reachabilityWarnings(ctx, c, req, inst)}
 }
 
 // ownedInstances returns the live instances tagged for the request's stack

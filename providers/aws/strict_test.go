@@ -239,3 +239,57 @@ func TestICMPRuleRoundTrip(t *testing.T) {
 		t.Errorf("a second plan would change the rules: %#v", pl.Planned.GetAttr("ingress"))
 	}
 }
+
+// TestReachabilityWarningsAndNoDefaultVPC: an instance in the default
+// security group (no SSH from outside) or without a public IP is created
+// with a warning saying so; in a region without a default VPC the error
+// says which settings are missing.
+func TestReachabilityWarningsAndNoDefaultVPC(t *testing.T) {
+	w, s := newStrictWorld(t)
+	addr := resourceAddr("aws_instance", "box")
+	null := cty.NullVal(instanceSchema().ImpliedType())
+	a := w.apply(addr, null, instanceConfig(map[string]cty.Value{"ami": cty.StringVal(jammyNewest), "instance_type": cty.StringVal("t3.micro")}))
+	if txt := diagText(a.resp.Diagnostics); !strings.Contains(txt, "SSH not allowed in") || !strings.Contains(txt, "default group") {
+		t.Errorf("instance in the default group: %s", txt)
+	}
+	sg := w.apply(resourceAddr("aws_security_group", "ssh"), cty.NullVal(securityGroupSchema().ImpliedType()),
+		groupConfig(map[string]cty.Value{"name": cty.StringVal("ssh"), "ingress": cty.ListVal([]cty.Value{rule(22, "203.0.113.7/32")})})).resp.NewState
+	a = w.apply(resourceAddr("aws_instance", "ok"), null, instanceConfig(map[string]cty.Value{"ami": cty.StringVal(jammyNewest),
+		"instance_type": cty.StringVal("t3.micro"), "security_groups": cty.ListVal([]cty.Value{sg.GetAttr("id")})}))
+	if len(a.resp.Diagnostics) != 0 {
+		t.Errorf("instance that SSH can reach: %s", diagText(a.resp.Diagnostics))
+	}
+
+	// A subnet that assigns no public IPs.
+	vpcs, err := w.ec2.DescribeVpcs(w.ctx, &ec2.DescribeVpcsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := w.ec2.CreateSubnet(w.ctx, &ec2.CreateSubnetInput{VpcId: vpcs.Vpcs[0].VpcId, CidrBlock: awssdk.String("172.31.200.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = w.apply(resourceAddr("aws_instance", "private"), null, instanceConfig(map[string]cty.Value{"ami": cty.StringVal(jammyNewest),
+		"instance_type": cty.StringVal("t3.micro"), "subnet_id": cty.StringVal(deref(sub.Subnet.SubnetId)),
+		"security_groups": cty.ListVal([]cty.Value{sg.GetAttr("id")})}))
+	if getString(a.resp.NewState, "public_ip") != "" || !strings.Contains(diagText(a.resp.Diagnostics), "Instance without a public IP") {
+		t.Errorf("instance without a public IP: %s", diagText(a.resp.Diagnostics))
+	}
+
+	s.RemoveDefaultVPC()
+	for _, tc := range []struct {
+		addr string
+		cfg  cty.Value
+		want string
+	}{
+		{"aws_security_group", groupConfig(map[string]cty.Value{"name": cty.StringVal("web")}), "vpc_id"},
+		{"aws_instance", instanceConfig(map[string]cty.Value{"ami": cty.StringVal(jammyNewest), "instance_type": cty.StringVal("t3.micro")}), "subnet_id"},
+	} {
+		ad := resourceAddr(tc.addr, "nodefault")
+		plan := w.plan(ad, cty.NullVal(tc.cfg.Type()), tc.cfg)
+		resp := w.p.ApplyChange(w.ctx, providers.ApplyChangeRequest{Addr: ad, Prior: cty.NullVal(tc.cfg.Type()), Planned: plan.Planned, Config: tc.cfg, Tags: ownerTags(ad)})
+		if txt := diagText(resp.Diagnostics); !strings.Contains(txt, "No default VPC") || !strings.Contains(txt, tc.want) {
+			t.Errorf("%s without a default VPC: %s", tc.addr, txt)
+		}
+	}
+}
