@@ -94,6 +94,10 @@ func (p *Provider) createEIP(ctx context.Context, c *ec2.Client, req providers.A
 				continue
 			}
 			progress(req, "adopted existing Elastic IP %s tagged for this address", deref(a.AllocationId))
+			// Found by its tags, it may still be missing from reads by ID.
+			if _, err := p.waitAddress(ctx, c, deref(a.AllocationId), ""); err != nil {
+				return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("reading adopted Elastic IP "+deref(a.AllocationId), err)}
+			}
 			partial := eipState(a, req.Planned)
 			if req.Created != nil {
 				req.Created(partial)

@@ -66,6 +66,17 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 			}
 		}
 	}
+	// Defaults for new instances only (an existing or imported one keeps
+	// what it has unless the configuration says otherwise): gp3, IMDSv2.
+	for a, def := range map[string]cty.Value{"root_volume_type": cty.StringVal("gp3"), "imdsv2": cty.True} {
+		if getAttr(cfg, a).IsKnown() && getAttr(cfg, a).IsNull() {
+			if prior.IsNull() {
+				unknowns[a] = def
+			} else {
+				unknowns[a] = getAttr(prior, a)
+			}
+		}
+	}
 	planned = withAttrs(planned, unknowns)
 	if prior.IsNull() {
 		return providers.PlanChangeResponse{Planned: planned}
@@ -191,10 +202,10 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 	if u := getString(cfg, "user_data"); u != "" {
 		in.UserData = awssdk.String(base64.StdEncoding.EncodeToString([]byte(u)))
 	}
-	in.MetadataOptions = metadataOptions(cfg)
-	if size, ok := getInt(cfg, "disk_gb"); ok || getString(cfg, "root_volume_type") != "" {
+	in.MetadataOptions = metadataOptions(req.Planned)
+	if size, ok := getInt(cfg, "disk_gb"); ok || getString(req.Planned, "root_volume_type") != "" {
 		device, imageSize := rootImageInfo(ctx, c, getString(cfg, "ami"))
-		ebs := &types.EbsBlockDevice{DeleteOnTermination: awssdk.Bool(true), VolumeType: types.VolumeType(getString(cfg, "root_volume_type"))}
+		ebs := &types.EbsBlockDevice{DeleteOnTermination: awssdk.Bool(true), VolumeType: types.VolumeType(getString(req.Planned, "root_volume_type"))}
 		switch {
 		case ok:
 			ebs.VolumeSize = awssdk.Int32(int32(size))
@@ -284,6 +295,10 @@ func (p *Provider) adoptInstance(ctx context.Context, c *ec2.Client, req provide
 			strings.Join(others, ", "), req.Addr, deref(inst.InstanceId))...)
 	}
 	progress(req, "adopted existing %s tagged for this address", deref(inst.InstanceId))
+	// Found by its tags, it may still be missing from reads by ID.
+	if err := p.waitInstanceVisible(ctx, c, deref(inst.InstanceId)); err != nil {
+		return providers.ApplyChangeResponse{NewState: cty.NullVal(instanceSchema().ImpliedType()), Diagnostics: apiDiag("reading adopted EC2 instance "+deref(inst.InstanceId), err)}
+	}
 	partial := knownOnly(instanceState(inst, 0, false, req.Planned))
 	if req.Created != nil {
 		req.Created(partial)

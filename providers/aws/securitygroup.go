@@ -367,6 +367,10 @@ func (p *Provider) createSecurityGroup(ctx context.Context, c *ec2.Client, req p
 				continue
 			}
 			progress(req, "adopted existing security group %s tagged for this address", deref(sg.GroupId))
+			// Found by its tags, it may still be missing from reads by ID.
+			if _, err := p.waitGroup(ctx, c, deref(sg.GroupId)); err != nil {
+				return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("reading adopted security group "+deref(sg.GroupId), err)}, true
+			}
 			partial := p.groupState(sg, req.Planned)
 			if req.Created != nil {
 				req.Created(partial)
