@@ -205,7 +205,7 @@ func (a *applier) buildGraph() ([]*node, map[addrs.Resource]*node) {
 		case ch.Action == Create || ch.Action == Update || ch.Action == Replace:
 			applyN[ch.Addr] = mk("apply "+ch.Addr.String(), func(ctx context.Context) bool { return a.applyResource(ctx, ch) })
 		case ch.Action == NoOp && ch.LayerActions() > 0:
-			applyN[ch.Addr] = mk("layers "+ch.Addr.String(), func(ctx context.Context) bool { return a.convergeHost(ctx, ch, false, false) })
+			applyN[ch.Addr] = mk("layers "+ch.Addr.String(), func(ctx context.Context) bool { return a.convergeHost(ctx, ch, false, false, "") })
 		}
 	}
 	dependents := map[addrs.Resource][]*Change{} // X -> changes of resources that depend on X
@@ -389,6 +389,7 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 	}
 	fresh := ch.Action != Update
 	var newVal cty.Value
+	var hostScript string
 	ok := a.track(ch.Addr, action, idOf(prior, rs), func() (string, hcl.Diagnostics) {
 		pr := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: ch.Addr, Prior: prior, Config: cfgVal})
 		if pr.Diagnostics.HasErrors() {
@@ -406,7 +407,7 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 			},
 			Progress: func(msg string) { a.e.hooks().Progress(ch.Addr, msg) },
 		})
-		newVal = resp.NewState
+		newVal, hostScript = resp.NewState, resp.HostScript
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if resp.NewState != cty.NilVal && !resp.NewState.IsNull() {
@@ -421,7 +422,7 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 	if !ok {
 		return false
 	}
-	if cr.SSH == nil || len(cr.Layers) == 0 && ch.LayerActions() == 0 {
+	if cr.SSH == nil || len(cr.Layers) == 0 && ch.LayerActions() == 0 && hostScript == "" {
 		return true
 	}
 	if isStopped(newVal) {
@@ -430,13 +431,13 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 	// A started instance's layers were not probed; waiting for SSH proves
 	// it is back, with the same host key, before apply says it is done.
 	started := isStopped(ch.Before) && !fresh
-	return a.convergeHost(ctx, ch, fresh && !cr.Schema.Existing, started)
+	return a.convergeHost(ctx, ch, fresh && !cr.Schema.Existing, started, hostScript)
 }
 
 // convergeHost applies the planned layer changes of one host over one
 // SSH session. fresh means the machine is new: every layer is applied.
 // waitSSH connects even when there is nothing to apply.
-func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH bool) bool {
+func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH bool, hostScript string) bool {
 	addr := ch.Addr
 	cr := a.e.Config.Resources[addr]
 	vals := a.snapshotVals()
@@ -485,7 +486,7 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 		}
 	}
 	a.mu.Unlock()
-	if len(toApply) == 0 && len(remove) == 0 && !waitSSH {
+	if len(toApply) == 0 && len(remove) == 0 && !waitSSH && hostScript == "" {
 		return true
 	}
 	if a.e.Hosts == nil {
@@ -512,6 +513,9 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 		a.persistLocked()
 	}
 	a.mu.Unlock()
+	if hostScript != "" {
+		a.runHostScript(ctx, addr, sess, hostScript, cr.DeclRange)
+	}
 	if len(toApply) == 0 && len(remove) == 0 {
 		return true
 	}

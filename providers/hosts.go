@@ -87,6 +87,13 @@ type HostSession interface {
 	Close() error
 }
 
+// ScriptRunner is implemented by host sessions that can run a provider's
+// HostScript (see ApplyChangeResponse): the script goes to `bash -s` as the
+// SSH user; output gets its lines; the result is the script's exit status.
+type ScriptRunner interface {
+	RunScript(ctx context.Context, script string, output func(line string)) (exitCode int, err error)
+}
+
 // Hosts opens sessions to hosts and knows the layer kinds.
 type Hosts interface {
 	LayerSchemas() map[string]*schema.Layer

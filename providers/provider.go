@@ -135,6 +135,12 @@ type ApplyChangeRequest struct {
 type ApplyChangeResponse struct {
 	NewState    cty.Value
 	Diagnostics hcl.Diagnostics
+	// HostScript, when not empty, is a bash script the engine runs on the
+	// resource's host over SSH right after the change (before its layers),
+	// when the resource has an ssh block: the machine's side of a cloud
+	// change, such as growing the root file system after its volume grew.
+	// A failure is a warning: the cloud change is done.
+	HostScript string
 }
 
 // ImportRequest names an existing object.

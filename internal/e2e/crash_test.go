@@ -243,7 +243,7 @@ var coreAddrs = []string{"aws_instance.mlops_zoomcamp", "aws_key_pair.razer", "a
 func crashThenRecover(t *testing.T, config string, m crashMoment, want []string, applyArgs ...string) string {
 	t.Helper()
 	s := newStack(t, map[string]string{"main.hcl": config})
-	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	p := testworld.StartFaultProxy(t, s.endpoint())
 	before, after := m.hooks()
 	v := s.startVictim(p, before, after, nil, append([]string{"apply", "-auto-approve"}, applyArgs...)...)
 	killed := v.wait()
@@ -338,7 +338,7 @@ func TestCrashAfterRunInstancesIsFirstObject(t *testing.T) {
 func TestCrashSweep(t *testing.T) {
 	// A clean run counts the requests.
 	s := newStack(t, map[string]string{"main.hcl": coreConfig})
-	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	p := testworld.StartFaultProxy(t, s.endpoint())
 	r := s.runEnv([]string{"AWS_ENDPOINT_URL=" + p.URL()}, "apply", "-auto-approve", "-parallelism=1")
 	if r.code != 0 {
 		t.Fatal(r)
@@ -383,7 +383,7 @@ func TestCrashDuringLayer(t *testing.T) {
 `
 	s := layerStack(t, h.KeyFile, h.Addr, h.Port, machineConfig("", layer, ""))
 	started := filepath.Join(h.Root, "home", "ubuntu", "slow-started")
-	v := s.startVictim(testworld.StartFaultProxy(t, s.moto.Endpoint()), nil, nil, nil, "apply", "-auto-approve")
+	v := s.startVictim(testworld.StartFaultProxy(t, s.endpoint()), nil, nil, nil, "apply", "-auto-approve")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := os.Stat(started); err == nil {
@@ -424,7 +424,7 @@ func TestCrashBeforeOutputsS3State(t *testing.T) {
 	s := newStack(t, nil)
 	s.writeConfig(coreConfig + s3Backend("")) // state traffic through the proxy
 	s.createBucket()
-	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	p := testworld.StartFaultProxy(t, s.endpoint())
 	v := s.startVictim(p, func(x testworld.Exchange) bool {
 		return x.Method == "PUT" && x.Path == "/"+stateBucket+"/"+stateKey && bytes.Contains(x.Body, []byte(`"outputs"`))
 	}, nil, nil, "apply", "-auto-approve")

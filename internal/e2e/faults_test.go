@@ -24,7 +24,7 @@ func ec2Only(x testworld.Exchange) bool { return !strings.HasPrefix(x.Action, "S
 // retry (moto ignores ClientToken) must not make a second machine.
 func TestLostRunInstancesAnswer(t *testing.T) {
 	s := newStack(t, map[string]string{"main.hcl": coreConfig})
-	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	p := testworld.StartFaultProxy(t, s.endpoint())
 	lost := 0
 	p.AfterResponse(func(x testworld.Exchange) testworld.Verdict {
 		if x.Action == "RunInstances" && x.Nth == 1 {
@@ -76,7 +76,7 @@ func TestFaultsConverge(t *testing.T) {
 	for name, faults := range cases {
 		t.Run(name, func(t *testing.T) {
 			s := newStack(t, map[string]string{"main.hcl": coreConfig})
-			p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+			p := testworld.StartFaultProxy(t, s.endpoint())
 			p.SetFaults(faults)
 			env := []string{"AWS_ENDPOINT_URL=" + p.URL()}
 			runs := func(args ...string) int {
@@ -150,7 +150,7 @@ func TestFaultsGiveUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	p := testworld.StartFaultProxy(t, s.endpoint())
 	for _, kind := range []testworld.FaultKind{testworld.FaultThrottle, testworld.FaultServerError, testworld.FaultReset} {
 		p.Reset()
 		p.SetFaults(testworld.Faults{Rate: 1, Seed: 7, Kinds: []testworld.FaultKind{kind}})
@@ -190,7 +190,7 @@ func TestS3LostAnswers(t *testing.T) {
 	s := newStack(t, nil)
 	s.writeConfig(smallConfig + s3Backend(""))
 	s.createBucket()
-	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	p := testworld.StartFaultProxy(t, s.endpoint())
 	lost := map[string]int{}
 	p.AfterResponse(func(x testworld.Exchange) testworld.Verdict {
 		if x.Method != "PUT" && x.Method != "DELETE" {

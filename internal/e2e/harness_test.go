@@ -56,9 +56,12 @@ func TestMain(m *testing.M) {
 type stack struct {
 	t    *testing.T
 	moto *testworld.Moto
-	dir  string
-	home string
-	env  []string
+	// strict is the strict EC2 layer in front of moto that mlops talks to
+	// (AWS_ENDPOINT_URL): EC2's consistency delays, conflicts and limits.
+	strict *testworld.StrictEC2
+	dir    string
+	home   string
+	env    []string
 }
 
 func newStack(t *testing.T, files map[string]string) *stack {
@@ -66,6 +69,7 @@ func newStack(t *testing.T, files map[string]string) *stack {
 	m := testworld.SharedMoto(t)
 	m.Reset(t)
 	s := &stack{t: t, moto: m, dir: t.TempDir(), home: t.TempDir()}
+	s.strict = testworld.StartStrictEC2(t, m.Endpoint(), testworld.StrictOptions{})
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -78,7 +82,24 @@ func newStack(t *testing.T, files map[string]string) *stack {
 		"NO_COLOR=1",
 		"MLOPS_TEST_LOOPBACK_ONLY=1",
 	}, m.Env()...)
+	s.env = append(s.env, "AWS_ENDPOINT_URL="+s.strict.URL()) // the last one counts
 	return s
+}
+
+// endpoint is the AWS endpoint mlops uses: the strict layer in front of
+// moto. Fault proxies go in front of it.
+func (s *stack) endpoint() string { return s.strict.URL() }
+
+// startVolumes puts the test world's volume layer (EBS volumes as loop
+// devices in the sandbox hosts) right in front of moto, where it sees
+// moto's own answers, and a new strict EC2 layer in front of it, which
+// mlops talks to.
+func (s *stack) startVolumes() *testworld.Volumes {
+	s.t.Helper()
+	vols := testworld.StartVolumes(s.t, s.moto.Endpoint())
+	s.strict = testworld.StartStrictEC2(s.t, vols.URL(), testworld.StrictOptions{})
+	s.env = append(s.env, "AWS_ENDPOINT_URL="+s.strict.URL())
+	return vols
 }
 
 type result struct {

@@ -21,8 +21,7 @@ func TestNewerImageNeverReplacesThePet(t *testing.T) {
 	config := strings.Replace(volumeConfig(1, "first", ""), `owners = ["099720109477"]`,
 		`owners = ["099720109477", "`+testworld.MotoAccountID+`"]`, 1)
 	s := layerStack(t, a.KeyFile, a.Addr, a.Port, config)
-	vols := testworld.StartVolumes(t, s.moto.Endpoint())
-	s.env = append(s.env, "AWS_ENDPOINT_URL="+vols.URL())
+	vols := s.startVolumes()
 	vols.PlaceOn(a)
 
 	s.must(0, "apply", "-auto-approve")

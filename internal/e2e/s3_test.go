@@ -151,7 +151,7 @@ func TestS3StateApplyAndLockRelease(t *testing.T) {
 	}
 
 	// A failing apply releases the lock: CreateSecurityGroup always fails.
-	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	p := testworld.StartFaultProxy(t, s.endpoint())
 	p.SetFaults(testworld.Faults{Rate: 1, Kinds: []testworld.FaultKind{testworld.FaultServerError}, Only: action("CreateSecurityGroup")})
 	s.writeConfig(smallConfig + `resource "aws_security_group" "db" { name = "db" }` + s3Backend(s.moto.Endpoint()))
 	r = s.runEnv([]string{"AWS_ENDPOINT_URL=" + p.URL(), "AWS_MAX_ATTEMPTS=1"}, "apply", "-auto-approve")
@@ -169,7 +169,7 @@ func TestS3StateApplyAndLockRelease(t *testing.T) {
 // exits); paused is closed when it is held.
 func (s *stack) pausedApply(action string) (v *victim, release func(), paused chan struct{}) {
 	s.t.Helper()
-	p := testworld.StartFaultProxy(s.t, s.moto.Endpoint())
+	p := testworld.StartFaultProxy(s.t, s.endpoint())
 	paused = make(chan struct{})
 	gate := make(chan struct{})
 	var pauseOnce, releaseOnce sync.Once

@@ -108,8 +108,7 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 	hosts := testworld.StartHosts(t, 2)
 	a, b := hosts[0], hosts[1]
 	s := layerStack(t, a.KeyFile, a.Addr, a.Port, volumeConfig(1, "first", ""))
-	vols := testworld.StartVolumes(t, s.moto.Endpoint())
-	s.env = append(s.env, "AWS_ENDPOINT_URL="+vols.URL())
+	vols := s.startVolumes()
 	vols.PlaceOn(a)
 
 	// Create: the volume is formatted, mounted by UUID with nofail, owned
@@ -141,7 +140,7 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 		t.Errorf("a no-op apply made %d SSH connections, want 1", n)
 	}
 	// A no-op plan reads the data volume in the instances' DescribeVolumes.
-	counter := testworld.StartFaultProxy(t, vols.URL())
+	counter := testworld.StartFaultProxy(t, s.endpoint())
 	commands := sessions(a)
 	base := commands()
 	before = a.Connections()
@@ -277,10 +276,9 @@ func TestCrashAroundVolumeCalls(t *testing.T) {
 		t.Run(action, func(t *testing.T) {
 			h := hosts[i]
 			s := layerStack(t, h.KeyFile, h.Addr, h.Port, volumeConfig(1, "first", ""))
-			vols := testworld.StartVolumes(t, s.moto.Endpoint())
+			vols := s.startVolumes()
 			vols.PlaceOn(h)
-			s.env = append(s.env, "AWS_ENDPOINT_URL="+vols.URL())
-			p := testworld.StartFaultProxy(t, vols.URL())
+			p := testworld.StartFaultProxy(t, s.endpoint())
 			v := s.startVictim(p, nil, func(x testworld.Exchange) bool { return x.Action == action }, nil, "apply", "-auto-approve")
 			if moment := v.wait(); moment == "" {
 				t.Fatalf("apply was not killed after %s", action)

@@ -162,7 +162,7 @@ resource "aws_security_group" "third" {
 `
 	s := newStack(t, map[string]string{"main.hcl": cfg})
 	// Slow every API call down so the interrupt lands mid-apply.
-	proxy := slowProxy(t, s.moto.Endpoint(), 300*time.Millisecond)
+	proxy := slowProxy(t, s.endpoint(), 300*time.Millisecond)
 	cmd := exec.Command(binary, "apply", "-auto-approve")
 	cmd.Dir = s.dir
 	cmd.Env = append(append([]string{}, s.env...), "AWS_ENDPOINT_URL="+proxy)

@@ -99,12 +99,19 @@ func imageTime(img types.Image) time.Time {
 	return time.Time{}
 }
 
-// rootDeviceName returns the AMI's root device name, /dev/sda1 when the AMI
-// cannot be read (RunInstances then reports the real problem).
-func rootDeviceName(ctx context.Context, c *ec2.Client, ami string) string {
+// rootImageInfo returns the image's root device name (default /dev/sda1)
+// and the size of its root snapshot (0 when the image does not say).
+func rootImageInfo(ctx context.Context, c *ec2.Client, ami string) (string, int32) {
 	out, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}})
-	if err == nil && len(out.Images) == 1 && deref(out.Images[0].RootDeviceName) != "" {
-		return deref(out.Images[0].RootDeviceName)
+	if err != nil || len(out.Images) != 1 || deref(out.Images[0].RootDeviceName) == "" {
+		return "/dev/sda1", 0
 	}
-	return "/dev/sda1"
+	img := out.Images[0]
+	root := deref(img.RootDeviceName)
+	for _, m := range img.BlockDeviceMappings {
+		if deref(m.DeviceName) == root && m.Ebs != nil && m.Ebs.VolumeSize != nil {
+			return root, *m.Ebs.VolumeSize
+		}
+	}
+	return root, 0
 }

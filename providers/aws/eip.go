@@ -23,8 +23,8 @@ func eipSchema() *schema.Resource {
 		Block: schema.Block{
 			Description: "An Elastic IP address (VPC): a public IPv4 address that stays the same when the instance behind it is stopped, started or replaced. Refer to aws_eip.NAME.public_ip for the address.",
 			Attributes: map[string]*schema.Attribute{
-				"instance": {Type: cty.String, Optional: true, Validate: validatePrefixed("instance", "i-"),
-					Description: "The instance to associate the address with (aws_instance.NAME.id). Changes in place; unset leaves the address unassociated."},
+				"instance": {Type: cty.String, Optional: true, Computed: true, Validate: validatePrefixed("instance", "i-"),
+					Description: "The instance to associate the address with (aws_instance.NAME.id). Changes in place. Unset, the association is left as it is: the instance's elastic_ip = aws_eip.NAME.id is the way to give an instance the address and have its public_ip and ssh alias follow."},
 				"tags": {Type: cty.Map(cty.String), Optional: true, Validate: validateTags,
 					Description: "Tags besides mlops's own."},
 				"id":             {Type: cty.String, Computed: true, Description: "The allocation ID (eipalloc-...)."},
@@ -49,8 +49,10 @@ func planEIP(req providers.PlanChangeRequest) providers.PlanChangeResponse {
 			keep["association_id"] = getAttr(prior, "association_id")
 		}
 	}
-	if inst := getAttr(cfg, "instance"); inst.IsKnown() && inst.IsNull() {
-		keep["association_id"] = cty.NullVal(cty.String)
+	if inst := getAttr(cfg, "instance"); inst.IsKnown() && inst.IsNull() && !prior.IsNull() {
+		// Unset: the association is not managed here (an instance's
+		// elastic_ip may own it); it stays as EC2 has it.
+		keep["instance"], keep["association_id"] = getAttr(prior, "instance"), getAttr(prior, "association_id")
 	}
 	return providers.PlanChangeResponse{Planned: withAttrs(cfg, keep)}
 }
@@ -92,6 +94,10 @@ func (p *Provider) createEIP(ctx context.Context, c *ec2.Client, req providers.A
 				continue
 			}
 			progress(req, "adopted existing Elastic IP %s tagged for this address", deref(a.AllocationId))
+			// Found by its tags, it may still be missing from reads by ID.
+			if _, err := p.waitAddress(ctx, c, deref(a.AllocationId), ""); err != nil {
+				return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("reading adopted Elastic IP "+deref(a.AllocationId), err)}
+			}
 			partial := eipState(a, req.Planned)
 			if req.Created != nil {
 				req.Created(partial)
@@ -118,8 +124,13 @@ func (p *Provider) createEIP(ctx context.Context, c *ec2.Client, req providers.A
 		req.Created(partial)
 	}
 	progress(req, "allocated %s (%s)", deref(out.PublicIp), id)
-	// A new address is as allocated: tagged, not associated.
-	a := types.Address{AllocationId: out.AllocationId, PublicIp: out.PublicIp, Domain: out.Domain, Tags: tags}
+	// A new address is as allocated: tagged, not associated. EC2 may not
+	// know it yet in the calls that follow.
+	a, err := p.waitAddress(ctx, c, id, "")
+	if err != nil {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("reading new Elastic IP "+id, err)}
+	}
+	a.Tags = tags
 	return p.convergeEIP(ctx, c, req, a, partial)
 }
 
@@ -135,18 +146,24 @@ func (p *Provider) convergeEIP(ctx context.Context, c *ec2.Client, req providers
 	}
 	want, have := getString(req.Config, "instance"), deref(a.InstanceId)
 	switch {
-	case want == have:
-	case want == "":
-		progress(req, "disassociating %s from %s", deref(a.PublicIp), have)
-		if err := disassociate(ctx, c, a); err != nil {
-			return fail("disassociating Elastic IP", err)
-		}
+	case want == have, want == "":
+		// Unset leaves the association to whoever made it.
 	default:
 		progress(req, "associating %s with %s", deref(a.PublicIp), want)
-		if _, err := c.AssociateAddress(ctx, &ec2.AssociateAddressInput{
-			AllocationId: awssdk.String(id), InstanceId: awssdk.String(want), AllowReassociation: awssdk.Bool(true),
-		}); err != nil {
+		var out *ec2.AssociateAddressOutput
+		// The instance (or the address) may be too new for EC2 to see.
+		err := p.retryNotFound(ctx, "associating "+id+" with "+want, allocationNotFound, func() (err error) {
+			out, err = c.AssociateAddress(ctx, &ec2.AssociateAddressInput{
+				AllocationId: awssdk.String(id), InstanceId: awssdk.String(want), AllowReassociation: awssdk.Bool(true),
+			})
+			return err
+		})
+		if err != nil {
 			return fail("associating Elastic IP", err)
+		}
+		// Reads show the association a while after it was made.
+		if _, err := p.waitAddress(ctx, c, id, deref(out.AssociationId)); err != nil {
+			return fail("waiting for the association of Elastic IP", err)
 		}
 	}
 	a, found, err := describeOneAddress(ctx, c, id)

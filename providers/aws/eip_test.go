@@ -40,7 +40,8 @@ func (w *world) runInstance(name string) string {
 }
 
 // TestEIPLifecycle: allocate with tags, associate, move to another
-// instance, disassociate, all in place; release (after disassociating).
+// instance, all in place; unset instance leaves the association alone;
+// release (after disassociating).
 func TestEIPLifecycle(t *testing.T) {
 	w := newWorld(t, nil)
 	i1, i2 := w.runInstance("a"), w.runInstance("b")
@@ -96,15 +97,16 @@ func TestEIPLifecycle(t *testing.T) {
 		t.Errorf("after move: state %#v remote %+v", st, remote)
 	}
 
-	// Disassociate.
+	// Unset: the association is not managed here (an instance's
+	// elastic_ip may own it), so it is left alone.
 	delete(attrs, "instance")
 	p = w.plan(addr, st, eipConfig(attrs))
-	if v := p.Planned.GetAttr("association_id"); !v.IsKnown() || !v.IsNull() {
-		t.Errorf("planned association_id = %#v, want null", v)
+	if v := p.Planned.GetAttr("association_id"); !v.Equals(st.GetAttr("association_id")).True() || getString(p.Planned, "instance") != i2 {
+		t.Errorf("plan with instance unset: %#v, want the association kept", p.Planned)
 	}
 	st = w.apply(addr, st, eipConfig(attrs)).resp.NewState
-	if remote, _ = w.address(id); deref(remote.InstanceId) != "" || !st.GetAttr("instance").IsNull() || !st.GetAttr("association_id").IsNull() {
-		t.Errorf("after disassociate: state %#v remote %+v", st, remote)
+	if remote, _ = w.address(id); deref(remote.InstanceId) != i2 || getString(st, "instance") != i2 {
+		t.Errorf("after an apply with instance unset: state %#v remote %+v", st, remote)
 	}
 
 	// Associate again and destroy: disassociated, then released.

@@ -71,6 +71,17 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 		return providers.PlanChangeResponse{Diagnostics: diags}
 	}
 	unknowns["data_volume"] = dv
+	// Defaults for new instances only (an existing or imported one keeps
+	// what it has unless the configuration says otherwise): gp3, IMDSv2.
+	for a, def := range map[string]cty.Value{"root_volume_type": cty.StringVal("gp3"), "imdsv2": cty.True} {
+		if getAttr(cfg, a).IsKnown() && getAttr(cfg, a).IsNull() {
+			if prior.IsNull() {
+				unknowns[a] = def
+			} else {
+				unknowns[a] = getAttr(prior, a)
+			}
+		}
+	}
 	planned = withAttrs(planned, unknowns)
 	if prior.IsNull() {
 		return providers.PlanChangeResponse{Planned: planned}
@@ -108,6 +119,9 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	if restart {
 		notes = append(notes, NoteRestart)
 	}
+	if changed(prior, cfg, "elastic_ip") {
+		keep["public_ip"], keep["public_dns"] = cty.UnknownVal(cty.String), cty.UnknownVal(cty.String)
+	}
 	if restart || (priorRunning != wantRunning) || isUnknown(cfg, "running") {
 		// A stop releases the public address; a start gets a new one.
 		keep["public_ip"] = cty.UnknownVal(cty.String)
@@ -125,7 +139,10 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 		notes = append(notes, "the instance will be stopped (its disk is kept)")
 	}
 	if newKnown && oldKnown && newDisk > oldDisk {
-		notes = append(notes, fmt.Sprintf("the root volume grows from %d to %d GiB; the file system follows at the next boot (or run growpart and resize2fs)", oldDisk, newDisk))
+		notes = append(notes, fmt.Sprintf("the root volume grows from %d to %d GiB (an EBS modification: the next one is possible 6 hours later); with an ssh block, mlops grows the file system over SSH (growpart, resize2fs), else it follows at the next boot", oldDisk, newDisk))
+	}
+	if pt, ct := getString(prior, "root_volume_type"), getString(cfg, "root_volume_type"); pt != "" && ct != "" && pt != ct {
+		notes = append(notes, fmt.Sprintf("the root volume changes type from %s to %s in place (an EBS modification: the next one is possible 6 hours later)", pt, ct))
 	}
 	return providers.PlanChangeResponse{Planned: withAttrs(planned, keep), Notes: append(notes, dvNotes...)}
 }
@@ -196,15 +213,21 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 		// The instance must run where its data volume is.
 		in.Placement = &types.Placement{AvailabilityZone: awssdk.String(zone)}
 	}
-	if size, ok := getInt(cfg, "disk_gb"); ok {
-		in.BlockDeviceMappings = []types.BlockDeviceMapping{{
-			DeviceName: awssdk.String(rootDeviceName(ctx, c, getString(cfg, "ami"))),
-			Ebs:        &types.EbsBlockDevice{VolumeSize: awssdk.Int32(int32(size)), DeleteOnTermination: awssdk.Bool(true)},
-		}}
+	in.MetadataOptions = metadataOptions(req.Planned)
+	if size, ok := getInt(cfg, "disk_gb"); ok || getString(req.Planned, "root_volume_type") != "" {
+		device, imageSize := rootImageInfo(ctx, c, getString(cfg, "ami"))
+		ebs := &types.EbsBlockDevice{DeleteOnTermination: awssdk.Bool(true), VolumeType: types.VolumeType(getString(req.Planned, "root_volume_type"))}
+		switch {
+		case ok:
+			ebs.VolumeSize = awssdk.Int32(int32(size))
+		case imageSize > 0:
+			ebs.VolumeSize = awssdk.Int32(imageSize) // the image's own size, said out loud
+		}
+		in.BlockDeviceMappings = []types.BlockDeviceMapping{{DeviceName: awssdk.String(device), Ebs: ebs}}
 	}
 	out, owned, err := p.runInstance(ctx, c, req, in)
 	if err != nil {
-		return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("creating EC2 instance", err)}
+		return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("creating EC2 instance of type "+string(in.InstanceType), err)}
 	}
 	if len(owned) > 0 {
 		return p.adoptInstance(ctx, c, req, owned)
@@ -220,7 +243,9 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 		req.Created(partial)
 	}
 	progress(req, "created %s; waiting for it to be running", id)
-	inst, err = p.waitInstance(ctx, c, id, stateRunning)
+	if err = p.waitInstanceVisible(ctx, c, id); err == nil {
+		inst, err = p.waitInstance(ctx, c, id, stateRunning)
+	}
 	if err != nil {
 		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("waiting for EC2 instance "+id+" to run", err)}
 	}
@@ -234,11 +259,14 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 			return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("stopping EC2 instance "+id, err)}
 		}
 	}
+	if inst, err = p.syncElasticIP(ctx, c, req, inst); err != nil {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("associating the Elastic IP of EC2 instance "+id, err)}
+	}
 	state, d := p.instanceWithVolume(ctx, c, inst, req.Planned)
 	if d.HasErrors() {
 		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: d}
 	}
-	return providers.ApplyChangeResponse{NewState: withAttachedVolume(state, req.Config, vol)}
+	return providers.ApplyChangeResponse{NewState: withAttachedVolume(state, req.Config, vol), Diagnostics: p.reachabilityWarnings(ctx, c, req, inst)}
 }
 
 // ownedInstances returns the live instances tagged for the request's stack
@@ -282,6 +310,10 @@ func (p *Provider) adoptInstance(ctx context.Context, c *ec2.Client, req provide
 			strings.Join(others, ", "), req.Addr, deref(inst.InstanceId))...)
 	}
 	progress(req, "adopted existing %s tagged for this address", deref(inst.InstanceId))
+	// Found by its tags, it may still be missing from reads by ID.
+	if err := p.waitInstanceVisible(ctx, c, deref(inst.InstanceId)); err != nil {
+		return providers.ApplyChangeResponse{NewState: cty.NullVal(instanceSchema().ImpliedType()), Diagnostics: apiDiag("reading adopted EC2 instance "+deref(inst.InstanceId), err)}
+	}
 	partial := knownOnly(instanceState(inst, 0, false, req.Planned))
 	if req.Created != nil {
 		req.Created(partial)
@@ -338,10 +370,14 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 		return providers.ApplyChangeResponse{NewState: current, Diagnostics: apiDiag(what+" "+id, err)}
 	}
 
+	var warnings hcl.Diagnostics
 	if want := getStrings(cfg, "security_groups"); isSet(cfg, "security_groups") && !sameSet(want, groupIDs(inst)) {
 		progress(req, "setting the security groups of %s", id)
 		if _, err := c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: awssdk.String(id), Groups: want}); err != nil {
 			return fail("changing the security groups of EC2 instance", err)
+		}
+		for _, w := range p.deleteHoldingGroups(ctx, c, req, inst.SecurityGroups, want) {
+			warnings = append(warnings, warningDiag("Holding group left behind", "%s", w)...)
 		}
 	}
 	if err := syncTags(ctx, c, id, userTags(inst.Tags), getStringMap(cfg, "tags")); err != nil {
@@ -351,25 +387,21 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 	if d.HasErrors() {
 		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
 	}
-	if want, ok := getInt(cfg, "disk_gb"); ok {
-		volID := rootVolumeID(inst)
-		if volID != "" {
-			size, err := volumeSizes(ctx, c, []string{volID})
-			if err != nil {
-				return fail("reading the root volume of EC2 instance", err)
-			}
-			if have, ok := size[volID]; ok && int64(have) < want {
-				progress(req, "growing root volume %s of %s from %d to %d GiB", volID, id, have, want)
-				if _, err := c.ModifyVolume(ctx, &ec2.ModifyVolumeInput{VolumeId: awssdk.String(volID), Size: awssdk.Int32(int32(want))}); err != nil {
-					return fail("growing the root volume of EC2 instance", err)
-				}
-			}
-		}
+	grew, d := p.modifyRootVolume(ctx, c, req, inst)
+	if d.HasErrors() {
+		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
+	}
+	if err := p.syncMetadataOptions(ctx, c, req, inst); err != nil {
+		return fail("setting the metadata options of EC2 instance", err)
 	}
 
 	state := stateOf(inst)
 	wantRunning := getBool(cfg, "running", true)
+	stoppedForType := false // mlops stopped a running instance to change its type
 	if t := getString(cfg, "instance_type"); t != "" && t != string(inst.InstanceType) {
+		if d := checkTypeFits(ctx, c, inst, t); d.HasErrors() {
+			return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
+		}
 		if state != stateStopped {
 			progress(req, "stopping %s to change its type from %s to %s", id, inst.InstanceType, t)
 			var err error
@@ -377,19 +409,31 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 				return fail("stopping EC2 instance", err)
 			}
 			state = stateOf(inst)
+			stoppedForType = wantRunning
 		}
 		if _, err := c.ModifyInstanceAttribute(ctx, &ec2.ModifyInstanceAttributeInput{
 			InstanceId: awssdk.String(id), InstanceType: &types.AttributeValue{Value: awssdk.String(t)},
 		}); err != nil {
-			return fail("changing the type of EC2 instance", err)
+			d := apiDiag("changing the type of EC2 instance "+id, err)
+			if stoppedForType {
+				// Never leave the box stopped: start it again with its old type.
+				if _, serr := p.startInstance(ctx, c, id, state); serr != nil {
+					d[0].Detail += "; " + stoppedNote(id) + " (starting it failed: " + describeError(serr) + ")"
+				} else {
+					d[0].Detail += fmt.Sprintf("; mlops started %s again with its old type %s", id, inst.InstanceType)
+				}
+			}
+			return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
 		}
 	}
 	switch {
 	case wantRunning && state != stateRunning:
 		progress(req, "starting %s", id)
 		var err error
+		az := azOf(inst)
 		if inst, err = p.startInstance(ctx, c, id, state); err != nil {
-			return fail("starting EC2 instance", err)
+			return providers.ApplyChangeResponse{NewState: current,
+				Diagnostics: startDiag(apiDiag(fmt.Sprintf("starting EC2 instance %s (%s in %s)", id, getString(cfg, "instance_type"), az), err), stoppedForType, id)}
 		}
 	case !wantRunning && state != stateStopped:
 		progress(req, "stopping %s (running = false)", id)
@@ -408,11 +452,19 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 				Diagnostics: errorDiag("Instance not found", "EC2 instance %s disappeared while it was being updated.", id)}
 		}
 	}
+	inst, err := p.syncElasticIP(ctx, c, req, inst)
+	if err != nil {
+		return fail("associating the Elastic IP of EC2 instance", err)
+	}
 	st, d := p.instanceWithVolume(ctx, c, inst, req.Planned)
 	if d.HasErrors() {
 		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
 	}
-	return providers.ApplyChangeResponse{NewState: withAttachedVolume(st, req.Config, vol)}
+	resp := providers.ApplyChangeResponse{NewState: withAttachedVolume(st, req.Config, vol), Diagnostics: warnings}
+	if grew {
+		resp.HostScript = growRootScript
+	}
+	return resp
 }
 
 // stopInstance stops an instance and waits until it is stopped. A pending
@@ -449,7 +501,7 @@ func (p *Provider) startInstance(ctx context.Context, c *ec2.Client, id, state s
 		}
 	}
 	if state != statePending {
-		if _, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}); err != nil {
+		if err := p.startInstances(ctx, c, id); err != nil {
 			return types.Instance{}, err
 		}
 	}
@@ -545,42 +597,22 @@ func describeOneInstance(ctx context.Context, c *ec2.Client, id string) (types.I
 	return inst, ok, nil
 }
 
-// volumeSizes returns the sizes (GiB) of volumes by ID, with one call.
-func volumeSizes(ctx context.Context, c *ec2.Client, ids []string) (map[string]int32, error) {
-	in := &ec2.DescribeVolumesInput{Filters: []types.Filter{{Name: awssdk.String("volume-id"), Values: ids}}}
-	sizes := map[string]int32{}
-	for {
-		out, err := c.DescribeVolumes(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range out.Volumes {
-			if v.Size != nil {
-				sizes[deref(v.VolumeId)] = *v.Size
-			}
-		}
-		if out.NextToken == nil || *out.NextToken == "" {
-			return sizes, nil
-		}
-		in.NextToken = out.NextToken
-	}
-}
-
 // instanceWithVolume builds the state of an instance, reading its root
 // volume's size.
 func (p *Provider) instanceWithVolume(ctx context.Context, c *ec2.Client, inst types.Instance, prior cty.Value) (cty.Value, hcl.Diagnostics) {
 	var size int64
 	var known bool
+	var volType string
 	if vol := rootVolumeID(inst); vol != "" {
-		sizes, err := volumeSizes(ctx, c, []string{vol})
+		details, err := describeVolumesByID(ctx, c, []string{vol})
 		if err != nil {
 			return cty.NilVal, apiDiag("reading root volume "+vol, err)
 		}
-		if s, ok := sizes[vol]; ok {
-			size, known = int64(s), true
+		if v, ok := details[vol]; ok && v.Size != nil {
+			size, known, volType = int64(*v.Size), true, string(v.VolumeType)
 		}
 	}
-	return knownOnly(instanceState(inst, size, known, prior)), nil
+	return withVolumeType(knownOnly(instanceState(inst, size, known, prior)), volType), nil
 }
 
 func rootVolumeID(inst types.Instance) string {
@@ -652,6 +684,9 @@ func instanceState(inst types.Instance, size int64, sizeKnown bool, prior cty.Va
 		"subnet_id":         stringOrNull(deref(inst.SubnetId)),
 		"running":           cty.BoolVal(s == stateRunning || s == statePending),
 		"user_data":         getAttr(prior, "user_data"),
+		"elastic_ip":        getAttr(prior, "elastic_ip"),
+		"root_volume_type":  getAttr(prior, "root_volume_type"),
+		"imdsv2":            imdsv2Of(inst, prior),
 		"id":                cty.StringVal(deref(inst.InstanceId)),
 		"public_ip":         stringOrNull(deref(inst.PublicIpAddress)),
 		"private_ip":        stringOrNull(deref(inst.PrivateIpAddress)),
@@ -685,6 +720,7 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 		size        int32
 		sizeIsKnown bool
 		vols        map[string]types.Volume
+		volType     string
 	}
 	dataVols := dataVolumeIDs(objs)
 	describe := func(ctx context.Context, c *ec2.Client, ids []string) (map[string]withSize, error) {
@@ -701,21 +737,16 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 		// The data volumes are read in the same call.
 		vols = append(vols, dataVols...)
 		sort.Strings(vols)
-		sizes, described := map[string]int32{}, map[string]types.Volume{}
+		described := map[string]types.Volume{}
 		if len(vols) > 0 {
 			if described, err = describeVolumesByID(ctx, c, vols); err != nil {
 				return nil, fmt.Errorf("reading volumes: %w", err)
 			}
-			for id, v := range described {
-				if v.Size != nil {
-					sizes[id] = *v.Size
-				}
-			}
 		}
 		out := make(map[string]withSize, len(found))
 		for id, inst := range found {
-			size, known := sizes[rootVolumeID(inst)]
-			out[id] = withSize{inst, size, known, described}
+			v, known := described[rootVolumeID(inst)]
+			out[id] = withSize{inst, awssdk.ToInt32(v.Size), known && v.Size != nil, described, string(v.VolumeType)}
 		}
 		return out, nil
 	}
@@ -726,7 +757,7 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 			if isGone(w.inst) {
 				return cty.NilVal, false
 			}
-			return withDataVolume(knownOnly(instanceState(w.inst, int64(w.size), w.sizeIsKnown, prior)), prior, w.vols), true
+			return withVolumeType(withDataVolume(knownOnly(instanceState(w.inst, int64(w.size), w.sizeIsKnown, prior)), prior, w.vols), w.volType), true
 		},
 	}.run(ctx, p, objs)
 }

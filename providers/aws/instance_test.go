@@ -443,9 +443,12 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 	plan := w.plan(addr, cty.NullVal(instanceSchema().ImpliedType()), cfg)
 	resp := w.p.ApplyChange(w.ctx, providers.ApplyChangeRequest{Addr: addr, Prior: cty.NullVal(instanceSchema().ImpliedType()),
 		Planned: plan.Planned, Config: cfg, Tags: ownerTags(addr)})
-	want := "creating EC2 instance: api error UnauthorizedOperation: You are not authorized to perform this operation."
-	if !resp.Diagnostics.HasErrors() || resp.Diagnostics[0].Detail != want {
-		t.Errorf("diagnostics = %s\nwant detail %q", diagText(resp.Diagnostics), want)
+	// One paragraph: what failed, which permission, AWS's words, what to do.
+	for _, want := range []string{"creating EC2 instance of type t3.micro: ", "may not call ec2:RunInstances",
+		"You are not authorized to perform this operation.", "ask your account's administrator", "AWS_PROFILE"} {
+		if !resp.Diagnostics.HasErrors() || !strings.Contains(strings.ToLower(resp.Diagnostics[0].Detail), strings.ToLower(want)) {
+			t.Errorf("diagnostics = %s\nwant detail with %q", diagText(resp.Diagnostics), want)
+		}
 	}
 	if !resp.NewState.IsNull() {
 		t.Errorf("failed create left state %#v", resp.NewState)

@@ -48,6 +48,9 @@ func (p *Provider) planKeyPair(req providers.PlanChangeRequest) providers.PlanCh
 			// mlops generates the key at apply; its fingerprint is unknown until then.
 		case err != nil:
 			return providers.PlanChangeResponse{Diagnostics: errorDiag("Cannot use private key file", "%s", err)}
+		case importableKeyType(pk) != nil:
+			return providers.PlanChangeResponse{Diagnostics: errorDiag("Key type not supported by EC2",
+				"private key file %s: %s", getString(cfg, "private_key_file"), importableKeyType(pk))}
 		default:
 			fp = cty.StringVal(ssh.FingerprintSHA256(pk))
 		}
@@ -205,6 +208,11 @@ func (p *Provider) publicKeyFor(cfg cty.Value, addr string, report func(string))
 	}
 	file := getString(cfg, "private_key_file")
 	pk, err := p.readPublicKeyOfFile(file)
+	if err == nil {
+		if terr := importableKeyType(pk); terr != nil {
+			return nil, fmt.Errorf("private key file %s: %v", file, terr)
+		}
+	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return pk, err
 	}

@@ -16,6 +16,7 @@ func priorInstance() cty.Value {
 		"id": cty.StringVal("i-1"), "public_ip": cty.StringVal("54.214.0.1"), "private_ip": cty.StringVal("10.0.0.1"),
 		"public_dns": cty.StringVal("ec2-54-214-0-1.compute.amazonaws.com"), "instance_state": cty.StringVal("running"),
 		"availability_zone": cty.StringVal("eu-west-1a"), "root_volume_id": cty.StringVal("vol-1"),
+		"root_volume_type": cty.StringVal("gp3"), "imdsv2": cty.True,
 	})
 }
 

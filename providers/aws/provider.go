@@ -138,7 +138,7 @@ func (p *Provider) Schemas() schema.Schemas {
 }
 
 // Configure implements providers.Provider. It only records the settings.
-func (p *Provider) Configure(_ context.Context, req providers.ConfigureRequest) providers.ConfigureResponse {
+func (p *Provider) Configure(ctx context.Context, req providers.ConfigureRequest) providers.ConfigureResponse {
 	cfg := req.Config
 	if cfg.IsNull() || !cfg.IsWhollyKnown() {
 		return providers.ConfigureResponse{Diagnostics: providers.ErrorDiag("Invalid aws provider configuration",
@@ -150,9 +150,17 @@ func (p *Provider) Configure(_ context.Context, req providers.ConfigureRequest) 
 		endpoint: getString(cfg, "endpoint"),
 	}
 	var diags hcl.Diagnostics
+	source := "region"
 	if s.region == "" {
-		diags = append(diags, providers.ErrorDiag("Missing region", "The aws provider needs a region, such as region = \"eu-west-1\".")...)
+		s.region, source = p.defaultRegion(ctx, s.profile)
+	}
+	if s.region == "" {
+		diags = append(diags, providers.ErrorDiag("Missing region", "The aws provider needs a region, and none was found. "+
+			"Set one in the provider block (region = \"eu-west-1\"), or in the environment (AWS_REGION or AWS_DEFAULT_REGION), "+
+			"or in the profile's section of ~/.aws/config (region = eu-west-1; the profile is the provider block's profile, "+
+			"else AWS_PROFILE, else default), as the AWS CLI reads it.")...)
 	} else if err := validateRegion(cty.StringVal(s.region)); err != nil {
+		err = fmt.Errorf("%v (from %s)", err, source)
 		diags = append(diags, providers.ErrorDiag("Invalid region", "%s", err)...)
 	}
 	if s.endpoint != "" {
@@ -205,6 +213,7 @@ func (p *Provider) loadConfig(ctx context.Context, s *settings) (awssdk.Config, 
 		config.WithRetryer(func() awssdk.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxAttempts
+				o.Retryables = append([]retry.IsErrorRetryable{neverRetried}, o.Retryables...)
 				if maxBackoff > 0 {
 					o.MaxBackoff = maxBackoff
 					o.Backoff = retry.NewExponentialJitterBackoff(maxBackoff)

@@ -9,6 +9,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
+// maxFilterValues is EC2's limit of values in one filter.
+const maxFilterValues = 200
+
 // batchRead is how one resource type is refreshed: every recorded object of
 // the type is read with ONE describe call (the keys of all of them), then
 // each found object becomes its new state. A recorded object the call does
@@ -45,9 +48,17 @@ func (b batchRead[T]) run(ctx context.Context, p *Provider, objs []providers.Res
 	if len(keys) == 0 {
 		return out, nil
 	}
-	found, err := b.describe(ctx, c, keys)
-	if err != nil {
-		return nil, apiDiag("reading "+b.what, err)
+	// EC2 refuses more than 200 values in one filter (FilterLimitExceeded):
+	// a big stack is read 200 objects a call.
+	found := map[string]T{}
+	for start := 0; start < len(keys); start += maxFilterValues {
+		part, err := b.describe(ctx, c, keys[start:min(start+maxFilterValues, len(keys))])
+		if err != nil {
+			return nil, apiDiag("reading "+b.what, err)
+		}
+		for k, v := range part {
+			found[k] = v
+		}
 	}
 	for i, o := range objs {
 		if obj, ok := found[getString(o.State, b.key)]; ok {

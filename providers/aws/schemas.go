@@ -18,8 +18,8 @@ func providerSchema() *schema.Block {
 	return &schema.Block{
 		Description: "Amazon Web Services (EC2).",
 		Attributes: map[string]*schema.Attribute{
-			"region": {Type: cty.String, Required: true, Validate: validateRegion,
-				Description: "The region to work in, such as eu-west-1."},
+			"region": {Type: cty.String, Optional: true, Validate: validateRegion,
+				Description: "The region to work in, such as eu-west-1 (default: AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region in ~/.aws/config, as the AWS CLI finds it)."},
 			"profile": {Type: cty.String, Optional: true,
 				Description: "A named profile of the shared AWS configuration files (~/.aws/config)."},
 			"endpoint": {Type: cty.String, Optional: true, Validate: validateEndpoint,
@@ -83,9 +83,9 @@ func ingressBlock() schema.Block {
 		Description: "An inbound rule. Egress is left as AWS creates it (all traffic out).",
 		Attributes: map[string]*schema.Attribute{
 			"port": {Type: cty.Number, Optional: true, Validate: validatePort,
-				Description: "The port, or the first port of a range (required for tcp and udp; ignored for icmp and -1)."},
+				Description: "The port, or the first port of a range (required for tcp and udp); for icmp, the ICMP type (default: all types); ignored for -1."},
 			"to_port": {Type: cty.Number, Optional: true, Validate: validatePort,
-				Description: "The last port of a range (default: port)."},
+				Description: "The last port of a range (default: port); for icmp, the ICMP code (default: all codes)."},
 			"protocol": {Type: cty.String, Optional: true, Default: cty.StringVal("tcp"), Validate: validateProtocol,
 				Description: "tcp, udp, icmp (all ICMP) or -1 (all traffic)."},
 			"cidr_blocks": {Type: cty.List(cty.String), Required: true, Validate: validateCIDRs,
@@ -144,6 +144,12 @@ func instanceSchema() *schema.Resource {
 					Description: "false stops the instance (the disk stays), true starts it."},
 				"user_data": {Type: cty.String, Optional: true, ForceNew: true, Validate: validateUserData,
 					Description: "cloud-init user data, run at first boot."},
+				"root_volume_type": {Type: cty.String, Optional: true, Computed: true, Validate: validateRootVolumeType,
+					Description: "The root volume's EBS type: gp3, gp2, io1, io2 or standard. Unset: gp3 for a new instance (cheaper and faster than gp2), what it has for an existing one. Changes in place (one EBS modification, like a disk_gb change)."},
+				"imdsv2": {Type: cty.Bool, Optional: true, Computed: true,
+					Description: "true requires IMDSv2 (session tokens) for the instance metadata service; false also allows IMDSv1. Unset: true for a new instance, what it has for an existing one. Changes in place."},
+				"elastic_ip": {Type: cty.String, Optional: true, Validate: validatePrefixed("elastic_ip", "eipalloc-"),
+					Description: "An Elastic IP to associate with the instance (aws_eip.NAME.id of an aws_eip without instance): public_ip, the ssh block's self.public_ip and the ssh alias are then that address. Changes in place."},
 				"id":                {Type: cty.String, Computed: true, Description: "The instance ID (i-...)."},
 				"public_ip":         {Type: cty.String, Computed: true, Description: "The public IPv4 address; it changes when the instance is stopped and started."},
 				"private_ip":        {Type: cty.String, Computed: true, Description: "The private IPv4 address."},
@@ -224,11 +230,10 @@ func parsePublicKey(s string) (ssh.PublicKey, error) {
 	if len(strings.TrimSpace(string(rest))) > 0 {
 		return nil, fmt.Errorf("public_key must hold one key, found more than one line")
 	}
-	switch pk.Type() {
-	case ssh.KeyAlgoED25519, ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521:
-		return pk, nil
+	if err := importableKeyType(pk); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("EC2 cannot import %s keys: use ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp*", pk.Type())
+	return pk, nil
 }
 
 func validateGroupName(v cty.Value) error {
@@ -345,4 +350,12 @@ func validateUserData(v cty.Value) error {
 		return fmt.Errorf("user_data is %d bytes; EC2 accepts at most %d", n, maxUserData)
 	}
 	return nil
+}
+
+func validateRootVolumeType(v cty.Value) error {
+	switch v.AsString() {
+	case "gp3", "gp2", "io1", "io2", "standard":
+		return nil
+	}
+	return fmt.Errorf("root_volume_type must be gp3, gp2, io1, io2 or standard, got %q", v.AsString())
 }

@@ -32,6 +32,9 @@ func (p permission) String() string {
 	case "-1":
 		return "all traffic from " + p.cidr
 	case "icmp":
+		if p.from != -1 {
+			return fmt.Sprintf("icmp type %d code %d from %s", p.from, p.to, p.cidr)
+		}
 		return "icmp from " + p.cidr
 	}
 	if p.from == p.to {
@@ -84,6 +87,15 @@ func rulePermissions(rule cty.Value) ([]permission, error) {
 			return nil, fmt.Errorf("to_port %d is lower than port %d", to, from)
 		}
 	}
+	if proto == "icmp" {
+		// For ICMP, EC2's ports are the ICMP type and code; -1 is all.
+		if t, ok := getInt(rule, "port"); ok {
+			from = t
+		}
+		if c, ok := getInt(rule, "to_port"); ok {
+			to = c
+		}
+	}
 	var perms []permission
 	for _, c := range getStrings(rule, "cidr_blocks") {
 		perms = append(perms, permission{proto: proto, from: int32(from), to: int32(to), cidr: canonicalCIDR(c)})
@@ -98,7 +110,7 @@ func remotePermissions(perms []types.IpPermission) []permission {
 	for _, ip := range perms {
 		proto := canonicalProto(deref(ip.IpProtocol))
 		from, to := int32(-1), int32(-1)
-		if proto == "tcp" || proto == "udp" {
+		if proto == "tcp" || proto == "udp" || proto == "icmp" {
 			if ip.FromPort != nil {
 				from = *ip.FromPort
 			}
@@ -242,9 +254,18 @@ func ingressValue(remote []permission, prior cty.Value) cty.Value {
 		cidrs := extra[k]
 		sort.Strings(cidrs)
 		port, toPort := cty.NullVal(cty.Number), cty.NullVal(cty.Number)
-		if k.proto == "tcp" || k.proto == "udp" {
+		switch k.proto {
+		case "tcp", "udp":
 			port = cty.NumberIntVal(int64(k.from))
 			if k.to != k.from {
+				toPort = cty.NumberIntVal(int64(k.to))
+			}
+		case "icmp":
+			// One ICMP type (and code) stays that exact rule.
+			if k.from != -1 {
+				port = cty.NumberIntVal(int64(k.from))
+			}
+			if k.to != -1 {
 				toPort = cty.NumberIntVal(int64(k.to))
 			}
 		}
@@ -346,6 +367,10 @@ func (p *Provider) createSecurityGroup(ctx context.Context, c *ec2.Client, req p
 				continue
 			}
 			progress(req, "adopted existing security group %s tagged for this address", deref(sg.GroupId))
+			// Found by its tags, it may still be missing from reads by ID.
+			if _, err := p.waitGroup(ctx, c, deref(sg.GroupId)); err != nil {
+				return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("reading adopted security group "+deref(sg.GroupId), err)}, true
+			}
 			partial := p.groupState(sg, req.Planned)
 			if req.Created != nil {
 				req.Created(partial)
@@ -387,9 +412,9 @@ func (p *Provider) createSecurityGroup(ctx context.Context, c *ec2.Client, req p
 	if req.Created != nil {
 		req.Created(partial)
 	}
-	sg, diags := describeOneGroup(ctx, c, id)
-	if diags.HasErrors() {
-		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: diags}
+	sg, err := p.waitGroup(ctx, c, id)
+	if err != nil {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("reading new security group "+id, err)}
 	}
 	return p.convergeGroup(ctx, c, req, sg, partial)
 }
@@ -445,9 +470,28 @@ func (p *Provider) convergeGroup(ctx context.Context, c *ec2.Client, req provide
 func (p *Provider) deleteSecurityGroup(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
 	id := getString(req.Prior, "id")
 	reported := false
+	// An instance of this stack that still uses the group (the group is
+	// being replaced) moves to a holding group first (see sgreplace.go).
+	_, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)})
+	switch code := errorCode(err); {
+	case err == nil, code == "InvalidGroup.NotFound":
+		return providers.ApplyChangeResponse{NewState: cty.NullVal(securityGroupSchema().ImpliedType())}
+	case code == "DependencyViolation":
+		if found, derr := describeGroups(ctx, c, []string{id}); derr == nil && len(found) == 1 {
+			blockers, merr := p.moveOffGroup(ctx, c, req, found[id])
+			if merr != nil {
+				return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("deleting security group "+id, merr)}
+			}
+			if len(blockers) > 0 {
+				return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: errorDiag("Security group in use",
+					"Security group %s cannot be deleted: instance(s) %s, which this stack does not manage, use it. Remove the group from them (or terminate them), then apply again.",
+					id, strings.Join(blockers, ", "))}
+			}
+		}
+	}
 	// A group is in use until the instances that had it are terminated;
 	// EC2 says DependencyViolation meanwhile.
-	err := p.poll(ctx, "security group "+id+" to be deletable", func() (bool, error) {
+	err = p.poll(ctx, "security group "+id+" to be deletable", func() (bool, error) {
 		_, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)})
 		switch code := errorCode(err); {
 		case err == nil, code == "InvalidGroup.NotFound":

@@ -215,6 +215,9 @@ func sortedKeys(m map[string]string) []string {
 // apiDiag turns an SDK error into a diagnostic saying what failed:
 // "creating EC2 instance: api error UnauthorizedOperation: ...".
 func apiDiag(what string, err error) hcl.Diagnostics {
+	if d := explainAPIError(what, err); d != nil {
+		return d
+	}
 	return hcl.Diagnostics{{
 		Severity: hcl.DiagError,
 		Summary:  "Error " + what,

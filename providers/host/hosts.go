@@ -197,6 +197,11 @@ type session struct {
 
 func (s *session) HostKey() string { return s.conn.HostKey() }
 
+// RunScript implements providers.ScriptRunner over the session's connection.
+func (s *session) RunScript(ctx context.Context, script string, output func(line string)) (int, error) {
+	return s.conn.Run(ctx, script, func(_ layers.Stream, line string) { output(line) })
+}
+
 func (s *session) Close() error {
 	err := s.HostSession.Close()
 	if cerr := s.conn.Close(); err == nil {
