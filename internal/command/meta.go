@@ -81,7 +81,7 @@ func loadConfig(d Deps, dir string, vf varFlags, allowUnset bool) (*loaded, hcl.
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No configuration directory",
 			Detail: fmt.Sprintf("%s is not a directory.", dir)}}
 	}
-	cfg, diags := config.Load(dir, config.LoadOptions{Schemas: w.schemas, Vars: vf.vars, VarFiles: files, Env: d.Env, AllowUnsetVariables: allowUnset})
+	cfg, diags := config.Load(dir, config.LoadOptions{Schemas: w.schemas, Vars: vf.vars, VarFiles: files, Env: d.Env, AllowUnsetVariables: allowUnset, Context: d.ctx()})
 	if cfg == nil || diags.HasErrors() {
 		return &loaded{dir: dir, cfg: cfg, world: w}, diags
 	}
