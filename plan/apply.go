@@ -35,10 +35,14 @@ type applier struct {
 	opts ApplyOptions
 	plan *Plan
 
-	mu    sync.Mutex // guards st, vals, diags
+	mu    sync.Mutex // guards st, vals, diags, persistFailed
 	st    *state.State
 	vals  config.Values
 	diags hcl.Diagnostics
+
+	// halt stops the scheduling of new operations (a failed state write).
+	halt          context.CancelFunc
+	persistFailed bool
 }
 
 // node is one unit of work in the apply graph.
@@ -95,6 +99,11 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 			return hcl.Diagnostics{errDiag("Failed to save state", "the new state must be stored before anything is created: "+err.Error())}
 		}
 	}
+	// A failed state write halts the scheduling: an object created now
+	// could not be recorded either (see persistLocked).
+	interrupted := stop
+	stop, a.halt = context.WithCancel(stop)
+	defer a.halt()
 	nodes := a.buildGraph()
 	sem := make(chan struct{}, e.parallelism())
 	var wg sync.WaitGroup
@@ -122,7 +131,7 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 		}()
 	}
 	wg.Wait()
-	if stop.Err() != nil {
+	if interrupted.Err() != nil {
 		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
 	}
 	if !a.diagsHaveErrors() && !p.Destroy {
@@ -160,7 +169,13 @@ func (a *applier) persistLocked() {
 		return
 	}
 	if err := a.opts.Persist(a.st); err != nil {
-		a.diags = append(a.diags, errDiag("Failed to save state", err.Error()))
+		detail := err.Error()
+		if !a.persistFailed && a.halt != nil {
+			detail += "; mlops started no new operation after this failed state write (what it would create could not be recorded either): operations in flight finished, then apply stopped. Run apply again once the state can be written."
+			a.halt()
+		}
+		a.persistFailed = true
+		a.diags = append(a.diags, errDiag("Failed to save state", detail))
 	}
 }
 

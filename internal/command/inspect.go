@@ -298,6 +298,9 @@ func runShow(d Deps, g globals, args []string) int {
 			return 1
 		}
 		p, err := plan.Unmarshal(b)
+		if err == nil {
+			err = plan.CheckSchemas(p, w.schemas)
+		}
 		if err != nil {
 			renderError(d, *jsonOut, "Invalid saved plan", err)
 			return 1

@@ -178,6 +178,12 @@ func operate(d Deps, g globals, o *opFlags, op string) (code int) {
 		renderDiags(d, o.json, cfgOf(l), diags)
 		return 1
 	}
+	if saved != nil {
+		if err := plan.CheckSchemas(saved, l.world.schemas); err != nil {
+			renderError(d, o.json, "Invalid saved plan", err)
+			return 1
+		}
+	}
 	var hooks plan.Hooks
 	var jsonHooks *views.JSONHooks
 	if o.json {
