@@ -34,8 +34,11 @@ func readSource(ctx context.Context, path string) ([]byte, error) {
 	}
 	if fi, err := os.Stat(path); err != nil {
 		return nil, err
-	} else if fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
-		return nil, fmt.Errorf("the file has %d bytes, more than the limit of %d", fi.Size(), MaxFileSize)
+	} else if fi.Mode().IsRegular() {
+		if fi.Size() > MaxFileSize {
+			return nil, fmt.Errorf("the file has %d bytes, more than the limit of %d", fi.Size(), MaxFileSize)
+		}
+		return readLimited(path) // a regular file does not block
 	}
 	type result struct {
 		b   []byte

@@ -44,6 +44,10 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 		}
 		files[path] = src
 	}
+	if opts.Context != nil && opts.Context.Err() != nil {
+		// Interrupted: say only that, not what is missing because of it.
+		return newConfig(dir, opts), diags
+	}
 	c, d := LoadFiles(dir, files, opts)
 	return c, append(diags, d...)
 }

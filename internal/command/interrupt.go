@@ -121,7 +121,7 @@ func (in *interrupts) listen(sig <-chan os.Signal) {
 			in.mu.Unlock()
 			switch {
 			case s == syscall.SIGTERM:
-				fmt.Fprintln(in.errw, "\nTerminated: abandoning the work in flight, saving the state and releasing the lock.")
+				fmt.Fprintln(in.errw, "\nTerminated: stopping now; work in flight is abandoned, what finished is saved and the lock released.")
 				in.cancelStop()
 				in.cancelHard()
 				go func() {

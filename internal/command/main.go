@@ -53,6 +53,9 @@ func Main(args []string, d Deps) int {
 		d.Env = append(append([]string{}, d.Env...), "AWS_EC2_METADATA_DISABLED=true")
 		os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	}
+	if d.HTTPClient == nil || d.getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1" {
+		d.HTTPClient = withTimeouts(d.HTTPClient, responseTimeout(d))
+	}
 	// One interrupt context for the whole run: every command and every
 	// wait (configuration files, locks, S3, SSH, probes, the approval
 	// prompt) ends on Ctrl-C or SIGTERM.
