@@ -491,7 +491,13 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	} else {
 		h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
 	}
-	sess, d := a.e.Hosts.Open(ctx, sshTarget(ssh), knownKey)
+	target := sshTarget(ssh)
+	// The long wait is for a machine this run created or started (or
+	// stopped and started to change its type); one that was running gets
+	// a short retry and a clear error.
+	target.Booting = fresh || waitSSH || rebooted(ch)
+	target.Progress = func(msg string) { h.Progress(addr, msg) }
+	sess, d := a.e.Hosts.Open(ctx, target, knownKey)
 	if d.HasErrors() {
 		a.addDiag(withSubject(prefixDiags(d, addr.String()), cr.DeclRange)...)
 		return false

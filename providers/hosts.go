@@ -21,8 +21,17 @@ type SSHTarget struct {
 	PrivateKeyFile string // path, already expanded (~ resolved)
 	// HostKey pins the host key up front ("ssh-ed25519 AAAA..."); empty: pin at first contact.
 	HostKey string
-	// Timeout bounds how long to wait for the host to accept SSH (default 5 minutes).
+	// Timeout bounds how long to wait for the host to accept SSH (default
+	// 5 minutes) while it boots.
 	Timeout time.Duration
+	// Booting says the machine was created or started in this run, so a
+	// refused connection may only mean it is still booting: the wait lasts
+	// up to Timeout. Otherwise (an existing host, an instance that was
+	// already running) a few seconds of retries, then a clear error.
+	Booting bool
+	// Progress, when set, receives the messages of a wait ("waiting for
+	// SSH on ..."), so that they go through the caller's view.
+	Progress func(msg string)
 	// Alias is the ~/.ssh/config Host alias mlops keeps for this host ("" = none).
 	Alias string
 }

@@ -59,11 +59,17 @@ func (e *HostKeyMismatchError) Error() string {
 type TimeoutError struct {
 	Addr    string
 	Timeout time.Duration
+	// NotBooting: the machine was not created or started in this run, so
+	// only a short wait was made.
+	NotBooting bool
 	// Last is the error of the last attempt.
 	Last error
 }
 
 func (e *TimeoutError) Error() string {
+	if e.NotBooting {
+		return fmt.Sprintf("no SSH on %s within %v: %v. The machine was not created or started by this run, so mlops does not wait for it to boot; check that it runs and that sshd listens on that address and port", e.Addr, e.Timeout, e.Last)
+	}
 	return fmt.Sprintf("timed out after %v waiting for SSH on %s: last error: %v", e.Timeout, e.Addr, e.Last)
 }
 
