@@ -125,6 +125,7 @@ type ConvergeResponse struct {
 // The state records it when the layer is applied, so a later plan can tell
 // an edited layer from an unchanged one.
 func LayerDigest(kind string, cfg cty.Value) string {
+	cfg = withoutTimeout(cfg)
 	h := sha256.New()
 	h.Write([]byte(kind))
 	h.Write([]byte{0})
@@ -134,4 +135,21 @@ func LayerDigest(kind string, cfg cty.Value) string {
 		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// withoutTimeout drops a "timeout" attribute from a layer config: how long
+// a check may take does not change what the layer makes of the host, so
+// setting it re-runs nothing (and configurations applied before the
+// attribute existed keep their digests).
+func withoutTimeout(cfg cty.Value) cty.Value {
+	if cfg == cty.NilVal || cfg.IsNull() || !cfg.IsKnown() || !cfg.Type().IsObjectType() || !cfg.Type().HasAttribute("timeout") {
+		return cfg
+	}
+	attrs := map[string]cty.Value{}
+	for name := range cfg.Type().AttributeTypes() {
+		if name != "timeout" {
+			attrs[name] = cfg.GetAttr(name)
+		}
+	}
+	return cty.ObjectVal(attrs)
 }

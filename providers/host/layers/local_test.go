@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mlops-dev/mlops/internal/testworld"
@@ -477,5 +478,36 @@ func TestLocalProbeRunsToolsOnce(t *testing.T) {
 		if hashed != tt.hashed || hashed && got != sum {
 			t.Errorf("version %s, sha256 %.8s: sum fact %q (reported: %v), want reported: %v", tt.version, tt.sha, got, hashed, tt.hashed)
 		}
+	}
+}
+
+// TestHangingShellCheckTimesOut: a shell check that never ends is killed
+// after the layer's timeout and counts as failed, so plan goes on; the
+// timeout is not part of the layer's digest (changing it re-runs nothing).
+func TestHangingShellCheckTimesOut(t *testing.T) {
+	r := newLocalRunner(t)
+	cfg := layerConfig("shell", map[string]cty.Value{
+		"check":   cty.StringVal("sleep 600"),
+		"run":     cty.StringVal("true"),
+		"timeout": cty.StringVal("1s"),
+	})
+	start := time.Now()
+	got := probe(t, r, []providers.Layer{layer("hang", "shell", cfg)})
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("the probe took %v", el)
+	}
+	if d := cmp.Diff([]probeView{{Reasons: []string{"check timed out after 1s"}}}, got); d != "" {
+		t.Errorf("probe (-want +got):\n%s", d)
+	}
+	other := layerConfig("shell", map[string]cty.Value{
+		"check":   cty.StringVal("sleep 600"),
+		"run":     cty.StringVal("true"),
+		"timeout": cty.StringVal("5m"),
+	})
+	if providers.LayerDigest("shell", cfg) != providers.LayerDigest("shell", other) {
+		t.Error("the timeout changes the layer's digest")
+	}
+	if err := validateTimeout("0s"); err == nil {
+		t.Error("a zero timeout passed")
 	}
 }
