@@ -511,3 +511,37 @@ func TestHangingShellCheckTimesOut(t *testing.T) {
 		t.Error("a zero timeout passed")
 	}
 }
+
+// TestDownloadHardening: curl takes the URL literally (no glob expansion),
+// an https URL is never followed to plain http, and user:password@ never
+// reaches the output or a diagnostic.
+func TestDownloadHardening(t *testing.T) {
+	if got := redactURL("https://alice:s3cret@example.com/a@b"); got != "https://***@example.com/a@b" {
+		t.Errorf("redactURL = %q", got)
+	}
+	if err := validateURL("https://alice:s3cret@exa mple.com/"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("validateURL error = %v", err)
+	}
+	if err := validateURL("https://alice:s3cret@example.com/x.sh"); err != nil {
+		t.Errorf("a URL with credentials is valid: %v", err)
+	}
+	for _, want := range []string{"--globoff", `--proto-redir "$proto"`, "proto='=https'"} {
+		if !strings.Contains(convergeHelpers, want) {
+			t.Errorf("the download helper lacks %s", want)
+		}
+	}
+
+	// Run the helper for real: a redirect from https to http is refused,
+	// and the password is not printed when the download fails.
+	r := newLocalRunner(t)
+	var out strings.Builder
+	code, err := r.Run(context.Background(), convergeHelpers+"\n__mlops_download 'http://bob:pa55w0rd@127.0.0.1:9/x[1-2].sh' \"$HOME/x\"\n", func(_ Stream, line string) {
+		out.WriteString(line + "\n")
+	})
+	if err != nil || code == 0 {
+		t.Fatalf("download from a closed port: exit %d, %v", code, err)
+	}
+	if strings.Contains(out.String(), "pa55w0rd") || !strings.Contains(out.String(), "http://***@127.0.0.1:9/x[1-2].sh") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
