@@ -112,7 +112,7 @@ func runFmt(d Deps, g globals, args []string) int {
 			if st != nil {
 				mode = st.Mode().Perm()
 			}
-			if err := os.WriteFile(f, out, mode); err != nil {
+			if err := writeFileAtomic(f, out, mode); err != nil {
 				renderError(d, false, "Cannot write file", err)
 				failed = true
 			}

@@ -157,3 +157,41 @@ resource "aws_security_group" "web" { name = "web" }
 		t.Fatal("Ctrl-C at the prompt did not cancel")
 	}
 }
+
+// TestFmtWritesAtomically: fmt replaces a file through a temporary file
+// and a rename (a new inode; a reader holding the old one sees it whole),
+// keeps its mode and leaves no temporary file; a symbolic link stays one.
+func TestFmtWritesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "main.hcl")
+	os.WriteFile(path, []byte("locals {\nx=1\n}\n"), 0o640)
+	os.Chmod(path, 0o640)
+	before, _ := os.Stat(path)
+	target := filepath.Join(dir, "real.hcl.txt")
+	os.WriteFile(target, []byte("locals {\ny=1\n}\n"), 0o600)
+	os.Symlink(target, filepath.Join(dir, "link.hcl"))
+	d, _, errb := testDeps(t, dir)
+	if code := Main([]string{"fmt"}, d); code != 0 {
+		t.Fatalf("fmt: exit %d: %s", code, errb.String())
+	}
+	after, _ := os.Stat(path)
+	if b, _ := os.ReadFile(path); string(b) != "locals {\n  x = 1\n}\n" {
+		t.Errorf("formatted: %q", b)
+	}
+	if os.SameFile(before, after) {
+		t.Error("fmt rewrote the file in place")
+	}
+	if after.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want 0640", after.Mode().Perm())
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "link.hcl")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symbolic link was replaced: %v", err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "locals {\n  y = 1\n}\n" {
+		t.Errorf("link target: %q", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Errorf("files left: %v", entries)
+	}
+}

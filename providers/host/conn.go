@@ -311,9 +311,15 @@ func (c *Conn) dialOnce(ctx context.Context, budget time.Duration) (*ssh.Client,
 	}
 	if err != nil {
 		netConn.Close()
+		var negotiation *ssh.AlgorithmNegotiationError
 		switch {
 		case mismatch != nil:
 			return nil, nil, permanent{mismatch}
+		case c.pin.key != nil && errors.As(err, &negotiation) && negotiation.What == "host key":
+			// The host no longer has a key of the pinned kind: no retry
+			// can change that, so say which kind at once.
+			return nil, nil, permanent{&HostKeyAlgorithmError{Addr: c.addr, Pinned: c.pin.key.Type(),
+				Fingerprint: ssh.FingerprintSHA256(c.pin.key), Source: c.pin.source, Offered: negotiation.RequestedAlgorithms}}
 		case strings.Contains(err.Error(), "unable to authenticate"):
 			return nil, nil, &AuthError{Addr: c.addr, User: c.target.User, Keys: offered, Err: err}
 		case ctx.Err() != nil || isTimeout(err):

@@ -118,3 +118,19 @@ type permanent struct{ err error }
 
 func (p permanent) Error() string { return p.err.Error() }
 func (p permanent) Unwrap() error { return p.err }
+
+// HostKeyAlgorithmError: the host key is pinned, and the host offers no key
+// of the pinned algorithm any more (it was reinstalled, or its sshd
+// configuration changed). It is fatal, like a changed key.
+type HostKeyAlgorithmError struct {
+	Addr        string
+	Pinned      string // the pinned key's algorithm, "ssh-rsa"
+	Fingerprint string
+	Source      HostKeySource
+	Offered     []string // the host key algorithms the host offers
+}
+
+func (e *HostKeyAlgorithmError) Error() string {
+	return fmt.Sprintf("the host key of %s is pinned as %s (%s, %s), but the host offers no %s key any more, only %s; if the machine was reinstalled on purpose, pin its new key (mlops state forget-host-key, or host_key in the ssh block)",
+		e.Addr, e.Pinned, e.Fingerprint, e.Source, e.Pinned, strings.Join(e.Offered, ", "))
+}

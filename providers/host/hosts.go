@@ -157,9 +157,12 @@ func errorDiagnostic(err error) *hcl.Diagnostic {
 		timeout  *TimeoutError
 		refused  *NotLoopbackError
 		keyErr   *KeyFileError
+		algo     *HostKeyAlgorithmError
 	)
 	switch {
 	case errors.As(err, &mismatch):
+		summary = "Host key changed"
+	case errors.As(err, &algo):
 		summary = "Host key changed"
 	case errors.As(err, &timeout):
 		summary = "Timed out waiting for SSH"
