@@ -144,3 +144,40 @@ func TestReadSourceInterrupted(t *testing.T) {
 		t.Fatalf("diagnostics:\n%s", got)
 	}
 }
+
+// TestSSHSettingsCheckedOffline: ssh user, host, host_key and private_key
+// values that can never work are reported with their file and line.
+func TestSSHSettingsCheckedOffline(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ attr, value, want string }{
+		{"user", "-oProxyCommand=x", "Invalid ssh user"},
+		{"user", "ubu ntu", "Invalid ssh user"},
+		{"host", "-oProxyCommand=touch /tmp/x", "Invalid ssh host"},
+		{"host", "exa mple.com", "Invalid ssh host"},
+		{"host", "", "Invalid ssh host"},
+		{"host_key", "ssh-ed25519 AAAA", "Invalid ssh host key"},
+		{"host_key", "not a key", "Invalid ssh host key"},
+		{"private_key", dir, "Invalid ssh private key"},
+	} {
+		src := "resource \"host\" \"h\" {\n  ssh {\n    host = \"10.0.0.1\"\n    " + c.attr + " = " + strconv.Quote(c.value) + "\n  }\n}\n"
+		if c.attr == "host" {
+			src = "resource \"host\" \"h\" {\n  ssh {\n    user = \"ubuntu\"\n    host = " + strconv.Quote(c.value) + "\n  }\n}\n"
+		}
+		_, diags := loadSrc(t, src, testOpts())
+		got := strings.Join(diagLines(diags), "\n")
+		if !strings.Contains(got, "main.hcl:4: "+c.want) {
+			t.Errorf("%s = %q: %s", c.attr, c.value, got)
+		}
+	}
+	mustLoad(t, `resource "host" "h" {
+  ssh {
+    host        = "gpu-1.lab.example.com"
+    user        = "ubuntu"
+    private_key = "~/.ssh/not-yet-created.pem"
+  }
+}
+resource "host" "v6" {
+  ssh { host = "::1" }
+}
+`, testOpts())
+}
