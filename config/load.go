@@ -617,7 +617,7 @@ func (l *loader) resolveVariables() {
 				arg, name, didYouMean(name, l.c.eval.variableOrder))
 			continue
 		}
-		if val, ok := l.rawVariableValue(v, raw, fmt.Sprintf("-var %q", arg)); ok {
+		if val, ok := l.rawVariableValue(v, raw, "-var "+quoteClipped(arg, 80)); ok {
 			set[name] = val
 		}
 	}

@@ -237,3 +237,27 @@ func TestHTTPResponseTimeout(t *testing.T) {
 	contains(t, r, "timeout")
 	s.checkLocalLockFree("after the timeout")
 }
+
+// TestUnlockFailureReported: when the lock cannot be released at the end
+// of a run, mlops says so (with the way out) and exits 1 instead of
+// dropping the error.
+func TestUnlockFailureReported(t *testing.T) {
+	s := newStack(t, nil)
+	s.createBucket()
+	p := testworld.StartFaultProxy(t, s.moto.Endpoint())
+	p.BeforeForward(func(x testworld.Exchange) testworld.Verdict {
+		if x.Action == "S3 DELETE" {
+			return testworld.Drop
+		}
+		return testworld.Pass
+	})
+	s.writeConfig(smallConfig + s3Backend(p.URL()))
+	r := s.runEnv([]string{"AWS_MAX_ATTEMPTS=1"}, "plan")
+	if r.code != 1 {
+		t.Fatalf("plan whose unlock failed: %s", r)
+	}
+	containsFlat(t, r, "Error releasing the state lock", "mlops force-unlock")
+	if s.lockObject() == nil {
+		t.Fatal("the lock is gone although its deletion was dropped")
+	}
+}
