@@ -261,3 +261,33 @@ func TestUnlockFailureReported(t *testing.T) {
 		t.Fatal("the lock is gone although its deletion was dropped")
 	}
 }
+
+// TestSIGTERMDuringApplyWalk: SIGTERM while an operation is in flight
+// abandons it (unlike the first Ctrl-C, which waits for it), saves the
+// state, releases the lock and exits 1 within 2 s; the next apply leaves
+// exactly one group.
+func TestSIGTERMDuringApplyWalk(t *testing.T) {
+	s := newStack(t, nil)
+	s.writeConfig(smallConfig + s3Backend(s.moto.Endpoint()))
+	s.createBucket()
+	v, _, paused := s.pausedApply("CreateSecurityGroup")
+	waitFor(t, "the apply to reach CreateSecurityGroup", paused)
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	v.cmd.Process.Signal(syscall.SIGTERM)
+	v.wait()
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("apply ended %v after SIGTERM", took)
+	}
+	if code := v.cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("exit %d:\n%s", code, v.out.String())
+	}
+	if !strings.Contains(v.out.String(), "Terminated") {
+		t.Errorf("no message:\n%s", v.out.String())
+	}
+	s.checkUnlocked("after SIGTERM")
+	s.must(0, "apply", "-auto-approve")
+	if n := s.securityGroupsNamed("web"); n != 1 {
+		t.Errorf("%d groups named web after resuming", n)
+	}
+}
