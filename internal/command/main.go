@@ -53,7 +53,9 @@ func Main(args []string, d Deps) int {
 		d.Env = append(append([]string{}, d.Env...), "AWS_EC2_METADATA_DISABLED=true")
 		os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	}
-	if d.HTTPClient == nil || d.getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1" {
+	if d.HTTPClient != nil && d.getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1" {
+		// The loopback guard's client gets the timeouts the SDK's own
+		// client gets otherwise (aws.Options, state.S3Options).
 		d.HTTPClient = withTimeouts(d.HTTPClient, responseTimeout(d))
 	}
 	// One interrupt context for the whole run: every command and every

@@ -31,7 +31,7 @@ type world struct {
 
 func newWorld(d Deps, dir string) *world {
 	w := &world{}
-	awsOpts := aws.Options{Env: d.Env, WorkDir: dir}
+	awsOpts := aws.Options{Env: d.Env, WorkDir: dir, ResponseTimeout: responseTimeout(d)}
 	// AWS_MAX_ATTEMPTS is the SDKs' standard setting for attempts per API
 	// call; the provider installs its own retryer, so it is passed on here.
 	if n, err := strconv.Atoi(d.getenv("AWS_MAX_ATTEMPTS")); err == nil && n > 0 {
@@ -115,6 +115,7 @@ func stateStore(ctx context.Context, d Deps, dir string, cfg *config.Config, sta
 		if d.HTTPClient != nil {
 			o.HTTPClient = d.HTTPClient
 		}
+		o.ResponseTimeout = responseTimeout(d)
 		return state.OpenS3(ctx, o)
 	}
 	if statePath == "" {
