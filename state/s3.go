@@ -201,6 +201,11 @@ func (s *S3) deleteLock(ctx context.Context, id, op string) error {
 	case err == nil:
 		return nil
 	case isPreconditionFailed(err) || isNoSuchKey(err):
+		// A retried delete whose first attempt reached S3 (its answer
+		// was lost) finds the lock gone: that is success.
+		if _, _, rerr := s.readLock(ctx); errors.Is(rerr, ErrNotLocked) {
+			return nil
+		}
 		return fmt.Errorf("%s state at %s: the lock changed while it was being removed; run the command again", op, s.Describe())
 	default:
 		return fmt.Errorf("%s state at %s: %w", op, s.Describe(), err)
