@@ -151,6 +151,9 @@ func renderError(d Deps, jsonOut bool, summary string, err error) {
 	if errors.As(err, &le) {
 		summary = "Error acquiring the state lock"
 	}
+	if errors.Is(err, context.Canceled) {
+		summary = "Interrupted: " + strings.ToLower(summary[:1]) + summary[1:]
+	}
 	diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
 	renderDiags(d, jsonOut, nil, diags)
 }
