@@ -8,6 +8,7 @@
 package config
 
 import (
+	"context"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -30,6 +31,9 @@ type LoadOptions struct {
 	// AllowUnsetVariables makes a variable without default and without value
 	// unknown instead of an error (validate checks a configuration without values).
 	AllowUnsetVariables bool
+	// Context ends the reading of files that may block (a -var-file that
+	// is a pipe) on Ctrl-C or SIGTERM; nil: never.
+	Context context.Context
 }
 
 // Config is a loaded configuration.

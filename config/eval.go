@@ -371,7 +371,16 @@ func (s *scope) ssh(r *Resource, self cty.Value) (SSHSettings, hcl.Diagnostics) 
 		return v, a, !v.IsNull()
 	}
 	str := func(name string, dst *string) {
-		if v, _, ok := value(name, cty.String); ok {
+		if v, a, ok := value(name, cty.String); ok {
+			val := v.AsString()
+			if name == "private_key" {
+				val = expandHome(val, s.c.eval.home)
+			}
+			if err := checkSSHSetting(name, val); err != nil {
+				diags = append(diags, errorf(a.Expr.Range().Ptr(), "Invalid ssh "+strings.ReplaceAll(name, "_", " "), "%s.", err))
+				set.Known = false
+				return
+			}
 			*dst = v.AsString()
 		}
 	}

@@ -181,9 +181,9 @@ func fileFunc(dir, home string, record func(path string, src []byte)) function.F
 		RefineResult: func(b *cty.RefinementBuilder) *cty.RefinementBuilder { return b.NotNull() },
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			p := resolvePath(args[0].AsString(), dir, home)
-			src, err := os.ReadFile(p)
+			src, err := readRegularFile(p)
 			if err != nil {
-				return cty.NilVal, function.NewArgErrorf(0, "cannot read %s: %s", p, unwrapPathErr(err))
+				return cty.NilVal, function.NewArgErrorf(0, "cannot read %s: %s", p, err)
 			}
 			if !utf8.Valid(src) {
 				return cty.NilVal, function.NewArgErrorf(0, "%s is not valid UTF-8 text", p)

@@ -39,12 +39,16 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 			continue
 		}
 		path := filepath.Join(dir, n)
-		src, err := os.ReadFile(path)
+		src, err := readSource(opts.Context, path)
 		if err != nil {
-			diags = append(diags, errorf(nil, "Cannot read configuration file", "Reading %s failed: %s.", path, err))
+			diags = append(diags, errorf(nil, "Cannot read configuration file", "Reading %s failed: %s.", path, unwrapPathErr(err)))
 			continue
 		}
 		files[path] = src
+	}
+	if opts.Context != nil && opts.Context.Err() != nil {
+		// Interrupted: say only that, not what is missing because of it.
+		return newConfig(dir, opts), diags
 	}
 	c, d := LoadFiles(dir, files, opts)
 	return c, append(diags, d...)
@@ -130,6 +134,12 @@ var rootSchema = &hcl.BodySchema{
 
 func (l *loader) parseFile(name string, src []byte) {
 	l.c.Sources[name] = src
+	if d := CheckNesting(src, name); d.HasErrors() {
+		// No parse: the file is kept only for the snippet.
+		l.c.Files[name] = &hcl.File{Bytes: src}
+		l.diags = append(l.diags, d...)
+		return
+	}
 	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	l.diags = append(l.diags, diags...)
 	if f == nil || f.Body == nil {
@@ -615,7 +625,7 @@ func (l *loader) resolveVariables() {
 				arg, name, didYouMean(name, l.c.eval.variableOrder))
 			continue
 		}
-		if val, ok := l.rawVariableValue(v, raw, fmt.Sprintf("-var %q", arg)); ok {
+		if val, ok := l.rawVariableValue(v, raw, "-var "+quoteClipped(arg, 80)); ok {
 			set[name], source[name] = val, SourceFlag
 		}
 	}
@@ -648,7 +658,12 @@ func (l *loader) rawVariableValue(v *Variable, raw, source string) (cty.Value, b
 	if v.Type == cty.String || !v.typed {
 		val = cty.StringVal(raw)
 	} else {
-		expr, diags := hclsyntax.ParseExpression([]byte(raw), fmt.Sprintf("<value for var.%s>", v.Name), hcl.InitialPos)
+		name := fmt.Sprintf("<value for var.%s>", v.Name)
+		diags := CheckExpressionNesting([]byte(raw), name)
+		var expr hclsyntax.Expression
+		if !diags.HasErrors() {
+			expr, diags = hclsyntax.ParseExpression([]byte(raw), name, hcl.InitialPos)
+		}
 		if !diags.HasErrors() {
 			val, diags = expr.Value(nil)
 		}
@@ -668,12 +683,18 @@ func (l *loader) rawVariableValue(v *Variable, raw, source string) (cty.Value, b
 }
 
 func (l *loader) readVarFile(path string, set map[string]cty.Value, source map[string]string) {
-	src, err := os.ReadFile(path)
+	src, err := readSource(l.opts.Context, path)
 	if err != nil {
 		l.errorf(nil, "Cannot read variables file", "Reading -var-file %s failed: %s.", path, unwrapPathErr(err))
 		return
 	}
 	l.c.Sources[path] = src
+	if d := CheckNesting(src, path); d.HasErrors() {
+		// No parse: the file is kept only for the snippet.
+		l.c.Files[path] = &hcl.File{Bytes: src}
+		l.diags = append(l.diags, d...)
+		return
+	}
 	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	l.diags = append(l.diags, diags...)
 	if f == nil || f.Body == nil {

@@ -164,7 +164,7 @@ resource "host" "h" {
     private_key = "~/.ssh/id"
     timeout     = "30s"
     alias       = "gpu"
-    host_key    = "ssh-ed25519 AAAA"
+    host_key    = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO4lcnjvlOxN5kSPapAwPxaWskLj7A6a2/cUVWRUaeiH"
   }
 }
 `, testOpts())
@@ -174,7 +174,7 @@ resource "host" "h" {
 	}
 	want := SSHSettings{
 		Host: "10.0.0.1", Port: 22, User: "ubuntu", PrivateKey: "/home/me/.ssh/id",
-		HostKey: "ssh-ed25519 AAAA", Timeout: 30 * time.Second, Alias: "gpu", Known: true,
+		HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO4lcnjvlOxN5kSPapAwPxaWskLj7A6a2/cUVWRUaeiH", Timeout: 30 * time.Second, Alias: "gpu", Known: true,
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)

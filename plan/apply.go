@@ -40,12 +40,16 @@ type applier struct {
 	opts ApplyOptions
 	plan *Plan
 
-	mu    sync.Mutex // guards st, vals, diags
+	mu    sync.Mutex // guards st, vals, diags, persistFailed
 	st    *state.State
 	vals  config.Values
 	diags hcl.Diagnostics
 	// dataUsed holds the value each data source had in this apply.
 	dataUsed map[addrs.Resource]cty.Value
+
+	// halt stops the scheduling of new operations (a failed state write).
+	halt          context.CancelFunc
+	persistFailed bool
 }
 
 // node is one unit of work in the apply graph.
@@ -105,6 +109,11 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 			return hcl.Diagnostics{errDiag("Failed to save state", "the new state must be stored before anything is created: "+err.Error())}
 		}
 	}
+	// A failed state write halts the scheduling: an object created now
+	// could not be recorded either (see persistLocked).
+	interrupted := stop
+	stop, a.halt = context.WithCancel(stop)
+	defer a.halt()
 	nodes, applyN := a.buildGraph()
 	sem := make(chan struct{}, e.parallelism())
 	var wg sync.WaitGroup
@@ -133,7 +142,7 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 	}
 	wg.Wait()
 	a.commitLockData(applyN)
-	if stop.Err() != nil {
+	if interrupted.Err() != nil {
 		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
 	}
 	if !a.diagsHaveErrors() && !p.Destroy {
@@ -171,7 +180,13 @@ func (a *applier) persistLocked() {
 		return
 	}
 	if err := a.opts.Persist(a.st); err != nil {
-		a.diags = append(a.diags, errDiag("Failed to save state", err.Error()))
+		detail := err.Error()
+		if !a.persistFailed && a.halt != nil {
+			detail += "; mlops started no new operation after this failed state write (what it would create could not be recorded either): operations in flight finished, then apply stopped. Run apply again once the state can be written."
+			a.halt()
+		}
+		a.persistFailed = true
+		a.diags = append(a.diags, errDiag("Failed to save state", detail))
 	}
 }
 
@@ -500,6 +515,11 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 		h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
 	}
 	target := a.e.hostTarget(addr, ssh)
+	// The long wait is for a machine this run created or started (or
+	// stopped and started to change its type); one that was running gets
+	// a short retry and a clear error.
+	target.Booting = fresh || waitSSH || rebooted(ch)
+	target.Progress = func(msg string) { h.Progress(addr, msg) }
 	sess, d := a.e.Hosts.Open(ctx, target, knownKey)
 	if d.HasErrors() {
 		a.addDiag(withSubject(prefixDiags(d, addr.String()), cr.DeclRange)...)

@@ -437,3 +437,104 @@ func TestLineageStoredBeforeFirstCreate(t *testing.T) {
 		t.Fatalf("apply went on after the first state write failed: %v, calls %v", d, h3.fake.calls)
 	}
 }
+
+// TestApplyHaltsAtFirstFailedStateWrite: once a state write fails, no new
+// operation starts (b depends on a and is never created), and the error
+// says so.
+func TestApplyHaltsAtFirstFailedStateWrite(t *testing.T) {
+	h := newHarness(t)
+	e := h.engine(twoThings)
+	p, ref := h.plan(e, PlanOptions{})
+	writes := 0
+	d := e.Apply(context.Background(), context.Background(), p, ref.State, ApplyOptions{Persist: func(*state.State) error {
+		writes++
+		if writes > 1 { // the lineage is stored, then the disk fills
+			return errors.New("disk full")
+		}
+		return nil
+	}})
+	if !d.HasErrors() || !strings.Contains(d.Error(), "disk full") || !strings.Contains(d.Error(), "started no new operation") {
+		t.Fatalf("diagnostics: %v", d)
+	}
+	if strings.Contains(d.Error(), "interrupted") {
+		t.Errorf("a failed write is not an interrupt: %v", d)
+	}
+	if diff := cmp.Diff([]string{"create a"}, h.fake.calls); diff != "" {
+		t.Fatalf("calls after the failed write (-want +got):\n%s", diff)
+	}
+}
+
+// TestUndecodableStateOutput: a recorded output that does not decode used
+// to panic the planner; it is now a warning and planned again.
+func TestUndecodableStateOutput(t *testing.T) {
+	h := newHarness(t)
+	src := `output "o" { value = "x" }
+output "gone" { value = "y" }
+`
+	e := h.engine(src)
+	for name, out := range map[string]*state.Output{
+		"o":    {Value: []byte(`"x"`), Type: []byte(`"number"`)},
+		"gone": {Value: []byte(`{`), Type: []byte(`"string"`)},
+		"old":  {Value: []byte(`"v"`), Type: []byte(`["nonsense"]`)},
+	} {
+		if h.st.Outputs == nil {
+			h.st.Outputs = map[string]*state.Output{}
+		}
+		h.st.Outputs[name] = out
+	}
+	ctx := context.Background()
+	ref, d := e.Refresh(ctx, h.st, RefreshOptions{})
+	if d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	for _, destroy := range []bool{false, true} {
+		p, d := e.Plan(ctx, ref, PlanOptions{Destroy: destroy})
+		if d.HasErrors() {
+			t.Fatal(d.Error())
+		}
+		n := 0
+		for _, dg := range d {
+			if dg.Summary == "Unreadable output in the state" {
+				n++
+			}
+		}
+		if n != 3 {
+			t.Errorf("destroy=%v: %d warnings: %v", destroy, n, d)
+		}
+		if len(p.Outputs) != 3 {
+			t.Errorf("destroy=%v: %d output changes", destroy, len(p.Outputs))
+		}
+	}
+}
+
+// TestCheckSchemasRefusesMisfitPlanValues: a saved plan whose value does
+// not fit its resource's schema (a hand-edited file) is refused before it
+// is rendered or applied (mlops show used to panic on it).
+func TestCheckSchemasRefusesMisfitPlanValues(t *testing.T) {
+	h := newHarness(t)
+	e := h.engine(twoThings)
+	p, _ := h.plan(e, PlanOptions{})
+	if err := CheckSchemas(p, e.Schemas); err != nil {
+		t.Fatalf("a fresh plan: %v", err)
+	}
+	b, err := Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckSchemas(back, e.Schemas); err != nil {
+		t.Fatalf("a saved plan read back: %v", err)
+	}
+	back.Changes[0].After = cty.ObjectVal(map[string]cty.Value{"name": cty.True})
+	err = CheckSchemas(back, e.Schemas)
+	if err == nil || !strings.Contains(err.Error(), "does not fit the schema of fake_thing") {
+		t.Fatalf("misfit value: %v", err)
+	}
+	back.Changes[0].After = cty.StringVal("x")
+	if err := CheckSchemas(back, e.Schemas); err == nil {
+		t.Fatal("a string as a resource value passed")
+	}
+}

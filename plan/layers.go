@@ -183,7 +183,11 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 		return out, nil
 	}
 	e.hooks().Probing(addr, fmt.Sprintf("%s@%s:%d", job.target.User, job.target.Host, job.target.Port))
-	sess, d := e.Hosts.Open(ctx, job.target, job.knownKey)
+	// A plan creates and starts nothing: the host should be up, and a
+	// short retry tells when it is not (see providers.SSHTarget.Booting).
+	target := job.target
+	target.Progress = func(msg string) { e.hooks().Progress(addr, msg) }
+	sess, d := e.Hosts.Open(ctx, target, job.knownKey)
 	if d.HasErrors() {
 		return out, withSubject(prefixDiags(d, addr.String()), e.Config.Resources[addr].DeclRange)
 	}

@@ -128,7 +128,10 @@ func valuesToPath(vs []fileValue) cty.Path {
 			continue
 		}
 		if v.Type().HasAttribute("attr") {
-			p = p.GetAttr(v.GetAttr("attr").AsString())
+			// A hand-edited file may hold anything here.
+			if name := v.GetAttr("attr"); name.Type() == cty.String && name.IsKnown() && !name.IsNull() {
+				p = p.GetAttr(name.AsString())
+			}
 		} else if v.Type().HasAttribute("index") {
 			p = p.Index(v.GetAttr("index"))
 		}

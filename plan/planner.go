@@ -310,7 +310,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		}
 		sortChanges(p.Changes)
 		for name, o := range ref.State.Outputs {
-			p.Outputs = append(p.Outputs, &OutputChange{Name: name, Action: Delete, Before: decodeOutput(o), After: cty.NullVal(cty.DynamicPseudoType), Sensitive: o.Sensitive})
+			p.Outputs = append(p.Outputs, &OutputChange{Name: name, Action: Delete, Before: decodeOutput(name, o, &diags), After: cty.NullVal(cty.DynamicPseudoType), Sensitive: o.Sensitive})
 		}
 		sortOutputs(p.Outputs)
 		return p, diags
@@ -429,10 +429,18 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 	return p, diags
 }
 
-func decodeOutput(o *state.Output) cty.Value {
+// decodeOutput reads a recorded output. One that does not decode (a state
+// edited by hand, a damaged file) counts as absent, with a warning: the
+// next apply records it again.
+func decodeOutput(name string, o *state.Output, diags *hcl.Diagnostics) cty.Value {
 	v, err := decodeOutputValue(o)
+	if err == nil && !v.IsWhollyKnown() {
+		err = fmt.Errorf("it holds unknown values")
+	}
 	if err != nil {
-		return cty.DynamicVal
+		*diags = append(*diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unreadable output in the state",
+			Detail: fmt.Sprintf("The state's value of output %q cannot be read (%v); it is treated as absent and recorded again by the next apply.", name, err)})
+		return cty.NullVal(cty.DynamicPseudoType)
 	}
 	return v
 }
@@ -449,7 +457,7 @@ func (e *Engine) planOutputs(ref *Refreshed, p *Plan, vals config.Values) hcl.Di
 			oc.Sensitive = co.Sensitive
 		}
 		if prev, ok := ref.State.Outputs[name]; ok {
-			oc.Before = decodeOutput(prev)
+			oc.Before = decodeOutput(name, prev, &diags)
 			if v.IsWhollyKnown() && oc.Before.Equals(v).True() {
 				oc.Action = NoOp
 			} else {
@@ -462,7 +470,7 @@ func (e *Engine) planOutputs(ref *Refreshed, p *Plan, vals config.Values) hcl.Di
 	}
 	for name, o := range ref.State.Outputs {
 		if _, ok := outs[name]; !ok {
-			p.Outputs = append(p.Outputs, &OutputChange{Name: name, Action: Delete, Before: decodeOutput(o), After: cty.NullVal(cty.DynamicPseudoType), Sensitive: o.Sensitive})
+			p.Outputs = append(p.Outputs, &OutputChange{Name: name, Action: Delete, Before: decodeOutput(name, o, &diags), After: cty.NullVal(cty.DynamicPseudoType), Sensitive: o.Sensitive})
 		}
 	}
 	sortOutputs(p.Outputs)

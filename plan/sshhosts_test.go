@@ -48,7 +48,7 @@ resource "fake_machine" "stopped" {
 resource "fake_machine" "pinned" {
   ssh {
     host     = fake_machine.a.public_ip
-    host_key = "ssh-ed25519 FROMCONFIG"
+    host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO4lcnjvlOxN5kSPapAwPxaWskLj7A6a2/cUVWRUaeiH"
   }
 }
 resource "fake_machine" "not_created" {
@@ -91,8 +91,8 @@ resource "fake_thing" "plain" { name = "x" }
 	want := []HostSSH{
 		{Addr: m("a"), HostKey: "ssh-ed25519 PINNED", SSH: config.SSHSettings{Host: "54.1.2.3", Port: 2222, User: "me",
 			PrivateKey: "/home/me/.ssh/a.pem", Timeout: 5 * time.Minute, Alias: "box-a", Known: true}},
-		{Addr: m("pinned"), HostKey: "ssh-ed25519 FROMCONFIG", SSH: config.SSHSettings{Host: "54.1.2.3", Port: 22, User: "ubuntu",
-			HostKey: "ssh-ed25519 FROMCONFIG", Timeout: 5 * time.Minute, Known: true}},
+		{Addr: m("pinned"), HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO4lcnjvlOxN5kSPapAwPxaWskLj7A6a2/cUVWRUaeiH", SSH: config.SSHSettings{Host: "54.1.2.3", Port: 22, User: "ubuntu",
+			HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO4lcnjvlOxN5kSPapAwPxaWskLj7A6a2/cUVWRUaeiH", Timeout: 5 * time.Minute, Known: true}},
 		{Addr: m("stopped"), HostKey: "ssh-ed25519 S", Stopped: true, SSH: config.SSHSettings{Port: 22, User: "ubuntu",
 			Timeout: 5 * time.Minute, Alias: "box-s", Known: true}},
 	}

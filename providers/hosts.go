@@ -21,8 +21,17 @@ type SSHTarget struct {
 	PrivateKeyFile string // path, already expanded (~ resolved)
 	// HostKey pins the host key up front ("ssh-ed25519 AAAA..."); empty: pin at first contact.
 	HostKey string
-	// Timeout bounds how long to wait for the host to accept SSH (default 5 minutes).
+	// Timeout bounds how long to wait for the host to accept SSH (default
+	// 5 minutes) while it boots.
 	Timeout time.Duration
+	// Booting says the machine was created or started in this run, so a
+	// refused connection may only mean it is still booting: the wait lasts
+	// up to Timeout. Otherwise (an existing host, an instance that was
+	// already running) a few seconds of retries, then a clear error.
+	Booting bool
+	// Progress, when set, receives the messages of a wait ("waiting for
+	// SSH on ..."), so that they go through the caller's view.
+	Progress func(msg string)
 	// Alias is the ~/.ssh/config Host alias mlops keeps for this host ("" = none).
 	Alias string
 	// SeenHostKey is the key seen at the first contact earlier in this run
@@ -140,6 +149,7 @@ type ConvergeResponse struct {
 // The state records it when the layer is applied, so a later plan can tell
 // an edited layer from an unchanged one.
 func LayerDigest(kind string, cfg cty.Value) string {
+	cfg = withoutTimeout(cfg)
 	h := sha256.New()
 	h.Write([]byte(kind))
 	h.Write([]byte{0})
@@ -149,4 +159,21 @@ func LayerDigest(kind string, cfg cty.Value) string {
 		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// withoutTimeout drops a "timeout" attribute from a layer config: how long
+// a check may take does not change what the layer makes of the host, so
+// setting it re-runs nothing (and configurations applied before the
+// attribute existed keep their digests).
+func withoutTimeout(cfg cty.Value) cty.Value {
+	if cfg == cty.NilVal || cfg.IsNull() || !cfg.IsKnown() || !cfg.Type().IsObjectType() || !cfg.Type().HasAttribute("timeout") {
+		return cfg
+	}
+	attrs := map[string]cty.Value{}
+	for name := range cfg.Type().AttributeTypes() {
+		if name != "timeout" {
+			attrs[name] = cfg.GetAttr(name)
+		}
+	}
+	return cty.ObjectVal(attrs)
 }

@@ -28,7 +28,7 @@ const (
 // lineage, serial not lower than the source's, different content). When the
 // target already holds the same state it writes nothing. The source is left
 // as it is; removing it is the caller's decision.
-func Migrate(ctx context.Context, from, to Store) (MigrateResult, error) {
+func Migrate(ctx context.Context, from, to Store) (res MigrateResult, err error) {
 	fail := func(err error) (MigrateResult, error) {
 		return MigrateNothing, fmt.Errorf("migrating state from %s to %s: %w", from.Describe(), to.Describe(), err)
 	}
@@ -37,12 +37,12 @@ func Migrate(ctx context.Context, from, to Store) (MigrateResult, error) {
 	if err != nil {
 		return fail(err)
 	}
-	defer unlockFrom()
+	defer releaseLock(unlockFrom, from, &err)
 	unlockTo, err := to.Lock(ctx, info)
 	if err != nil {
 		return fail(err)
 	}
-	defer unlockTo()
+	defer releaseLock(unlockTo, to, &err)
 
 	src, err := from.Read(ctx)
 	if err != nil || src == nil {
@@ -95,4 +95,12 @@ func sameContent(a, b *State) (bool, error) {
 		return false, err
 	}
 	return bytes.Equal(ea, eb), nil
+}
+
+// releaseLock runs unlock and reports its failure through err (unless an
+// earlier error is reported already), so that a lock left behind is said.
+func releaseLock(unlock func() error, s Store, err *error) {
+	if uerr := unlock(); uerr != nil && *err == nil {
+		*err = fmt.Errorf("releasing the lock on %s: %w", s.Describe(), uerr)
+	}
 }

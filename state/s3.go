@@ -59,6 +59,9 @@ type S3Options struct {
 	Profile string
 	// HTTPClient replaces the SDK's HTTP client when not nil.
 	HTTPClient aws.HTTPClient
+	// ResponseTimeout bounds the wait for each S3 response when HTTPClient
+	// is nil (0: no bound).
+	ResponseTimeout time.Duration
 }
 
 // OpenS3 builds an S3 store from settings. It reads the AWS environment and
@@ -78,12 +81,19 @@ func OpenS3(ctx context.Context, o S3Options) (*S3, error) {
 	if o.Profile != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(o.Profile))
 	}
-	if o.HTTPClient != nil {
-		opts = append(opts, awsconfig.WithHTTPClient(o.HTTPClient))
+	if o.HTTPClient == nil && o.ResponseTimeout > 0 {
+		opts = append(opts, awsconfig.WithHTTPClient(timeoutClient(o.ResponseTimeout)))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("s3 backend: %w", err)
+	}
+	// An injected client replaces the SDK's after loading: passed as an
+	// option it would make loading fail when AWS_CA_BUNDLE is set (the SDK
+	// adds a bundle only to its own client type); it brings its own TLS
+	// settings.
+	if o.HTTPClient != nil {
+		cfg.HTTPClient = o.HTTPClient
 	}
 	if cfg.Region == "" {
 		return nil, errors.New("s3 backend: no region: set region in the backend block, AWS_REGION, or the profile")
@@ -191,6 +201,11 @@ func (s *S3) deleteLock(ctx context.Context, id, op string) error {
 	case err == nil:
 		return nil
 	case isPreconditionFailed(err) || isNoSuchKey(err):
+		// A retried delete whose first attempt reached S3 (its answer
+		// was lost) finds the lock gone: that is success.
+		if _, _, rerr := s.readLock(ctx); errors.Is(rerr, ErrNotLocked) {
+			return nil
+		}
 		return fmt.Errorf("%s state at %s: the lock changed while it was being removed; run the command again", op, s.Describe())
 	default:
 		return fmt.Errorf("%s state at %s: %w", op, s.Describe(), err)

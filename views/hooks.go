@@ -71,12 +71,12 @@ func (h *HumanHooks) Refreshing(a addrs.Resource, id string) {
 	h.printf("%s: Refreshing state...%s", a, idSuffix(id))
 }
 func (h *HumanHooks) Probing(a addrs.Resource, target string) {
-	h.printf("%s: Checking layers on %s...", a, target)
+	h.printf("%s: Checking layers on %s...", a, printable(target))
 }
 func (h *HumanHooks) PreApply(a addrs.Resource, act plan.Action, id string) {
 	h.printf("%s: %s...%s", h.streams.color(bold, a.String()), progressing(act), idSuffix(id))
 }
-func (h *HumanHooks) Progress(a addrs.Resource, msg string) { h.printf("%s: %s", a, msg) }
+func (h *HumanHooks) Progress(a addrs.Resource, msg string) { h.printf("%s: %s", a, printable(msg)) }
 func (h *HumanHooks) StillApplying(a addrs.Resource, act plan.Action, d time.Duration) {
 	h.printf("%s: Still %s... [%s elapsed]", a, lowerFirst(progressing(act)), round(d))
 }
@@ -95,7 +95,7 @@ func (h *HumanHooks) LayerStart(l addrs.Layer, act plan.Action) {
 	h.printf("%s: %s...", h.streams.color(bold, l.String()), verb)
 }
 func (h *HumanHooks) LayerOutput(l addrs.Layer, line string) {
-	h.printf("%s: %s %s", l, h.streams.color(cyan, "|"), line)
+	h.printf("%s: %s %s", l, h.streams.color(cyan, "|"), printable(line))
 }
 func (h *HumanHooks) LayerStill(l addrs.Layer, act plan.Action, d time.Duration) {
 	h.printf("%s: Still applying... [%s elapsed]", l, round(d))

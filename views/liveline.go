@@ -12,12 +12,12 @@ import (
 // CSI (colours, cursor movement), OSC (window titles) and two-byte escapes.
 var escapes = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]`)
 
-// printable is what a terminal would end up showing for one line of remote
+// screenText is what a terminal would end up showing for one line of remote
 // output, made safe to print inside the view: of a line redrawn with
 // carriage returns (a progress meter) the last state, without escape
 // sequences or control characters, which would move the cursor and break
 // the live region.
-func printable(line string) string {
+func screenText(line string) string {
 	if strings.Contains(line, "\r") {
 		parts := strings.Split(line, "\r")
 		line = parts[len(parts)-1]
@@ -45,7 +45,7 @@ func printable(line string) string {
 }
 
 // cleanLine is printable without surrounding blanks, for a live line.
-func cleanLine(line string) string { return strings.TrimSpace(printable(line)) }
+func cleanLine(line string) string { return strings.TrimSpace(screenText(line)) }
 
 // downloadProgress follows the downloads a layer's output reports: apt's
 // "Need to get", "Get:" and "Fetched" lines, and the "downloading: N MiB

@@ -93,7 +93,7 @@ func renderChange(lw *lineWriter, schemas schema.Schemas, ch *plan.Change) {
 	s := lw.streams
 	head := fmt.Sprintf("  # %s %s", ch.Addr, headline(ch))
 	if len(ch.Reasons) > 0 {
-		head += " (" + strings.Join(ch.Reasons, "; ") + ")"
+		head += " (" + printable(strings.Join(ch.Reasons, "; ")) + ")"
 	}
 	lw.line("%s", s.color(bold, head))
 	action := ch.Action
@@ -142,7 +142,7 @@ func renderChange(lw *lineWriter, schemas schema.Schemas, ch *plan.Change) {
 
 func renderLayers(lw *lineWriter, ch *plan.Change) {
 	if ch.HostNote != "" {
-		lw.line("      # %s", ch.HostNote)
+		lw.line("      # %s", printable(ch.HostNote))
 	}
 	satisfied := 0
 	w := 0
@@ -158,7 +158,7 @@ func renderLayers(lw *lineWriter, ch *plan.Change) {
 		}
 		line := fmt.Sprintf("      %s %-*s", lw.symbol(l.Action), w, layerLabel(l))
 		if len(l.Reasons) > 0 {
-			line += "  # " + strings.Join(l.Reasons, "; ")
+			line += "  # " + printable(strings.Join(l.Reasons, "; "))
 		}
 		lw.line("%s", strings.TrimRight(line, " "))
 	}

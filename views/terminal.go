@@ -512,7 +512,7 @@ func (l *LiveHooks) LayerDone(a addrs.Layer, act plan.Action, d time.Duration, d
 			static = append(static, fmt.Sprintf("  Its last %d lines of output:", len(it.tail)))
 		}
 		for _, line := range it.tail {
-			static = append(static, "  "+l.streams.color(cyan, "|")+" "+printable(line))
+			static = append(static, "  "+l.streams.color(cyan, "|")+" "+screenText(line))
 		}
 	}
 	if l.sink.name != "" {

@@ -33,6 +33,9 @@ type Deps struct {
 	Interrupts <-chan os.Signal
 	// Exit ends the process at once (second Ctrl-C); nil means os.Exit.
 	Exit func(code int)
+
+	// intr is the run's interrupt handling, built by Main.
+	intr *interrupts
 }
 
 func (d Deps) exit(code int) {
@@ -61,37 +64,28 @@ func (d Deps) getenv(key string) string {
 	return ""
 }
 
-// interruptContexts turns interrupts into two contexts: stop is cancelled
-// by the first Ctrl-C (no new work starts), hard by the second (work in
-// flight is abandoned).
-func (d Deps) interruptContexts(onFirst, onSecond func()) (stop, hard context.Context, cancel func()) {
-	stop, stopCancel := context.WithCancel(context.Background())
-	hard, hardCancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	if d.Interrupts != nil {
-		go func() {
-			n := 0
-			for {
-				select {
-				case <-done:
-					return
-				case <-d.Interrupts:
-					n++
-					if n == 1 {
-						if onFirst != nil {
-							onFirst()
-						}
-						stopCancel()
-					} else {
-						hardCancel()
-						if onSecond != nil {
-							onSecond()
-						}
-						return
-					}
-				}
-			}
-		}()
+// ctx is the run's context: cancelled by the first Ctrl-C or SIGTERM (see
+// interrupts). Without Main (a test calling a command directly) it never ends.
+func (d Deps) ctx() context.Context {
+	if d.intr == nil {
+		return context.Background()
 	}
-	return stop, hard, func() { close(done); stopCancel(); hardCancel() }
+	return d.intr.stop
+}
+
+// hardCtx is cancelled when work in flight must be abandoned.
+func (d Deps) hardCtx() context.Context {
+	if d.intr == nil {
+		return context.Background()
+	}
+	return d.intr.hard
+}
+
+// guardUnlock registers unlock to run on a forced exit and returns the
+// function to call instead of it (it runs unlock at most once).
+func (d Deps) guardUnlock(unlock func() error) func() error {
+	if d.intr == nil {
+		return unlock
+	}
+	return d.intr.atExit(unlock)
 }

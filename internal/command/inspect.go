@@ -2,7 +2,6 @@ package command
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,7 +124,7 @@ func runFmt(d Deps, g globals, args []string) int {
 			if st != nil {
 				mode = st.Mode().Perm()
 			}
-			if err := os.WriteFile(f, out, mode); err != nil {
+			if err := writeFileAtomic(f, out, mode); err != nil {
 				renderError(d, false, "Cannot write file", err)
 				failed = true
 			}
@@ -161,11 +160,11 @@ Usage: mlops [-chdir=DIR] output [-json] [-raw] [NAME]
 // readState reads the state without locking (read-only commands).
 func readState(d Deps, dir, statePath string) (*state.State, *config.Config, error) {
 	l, _ := loadConfig(d, dir, varFlags{}, true)
-	store, err := stateStore(context.Background(), d, dir, cfgOf(l), statePath)
+	store, err := stateStore(d.ctx(), d, dir, cfgOf(l), statePath)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Read(context.Background())
+	st, err := store.Read(d.ctx())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -289,6 +288,9 @@ func runShow(d Deps, g globals, args []string) int {
 			return 1
 		}
 		p, err := plan.Unmarshal(b)
+		if err == nil {
+			err = plan.CheckSchemas(p, w.schemas)
+		}
 		if err != nil {
 			renderError(d, *jsonOut, "Invalid saved plan", err)
 			return 1
@@ -406,7 +408,7 @@ Options:
   -state PATH       Local state file (default .mlops/state.json).
 `
 
-func runState(d Deps, g globals, args []string) int {
+func runState(d Deps, g globals, args []string) (code int) {
 	if len(args) == 0 {
 		fmt.Fprintln(d.Streams.Err, trimUsage(stateUsage))
 		return 1
@@ -419,7 +421,7 @@ func runState(d Deps, g globals, args []string) int {
 		return 1
 	}
 	dir := configDir(d, g, *chdir)
-	ctx := context.Background()
+	ctx := d.ctx()
 	switch sub {
 	case "list", "show", "pull":
 		st, _, err := readState(d, dir, *statePath)
@@ -472,7 +474,7 @@ func runState(d Deps, g globals, args []string) int {
 			renderError(d, false, "Cannot read the state", err)
 			return 1
 		}
-		defer unlock()
+		defer releaseLock(d, false, d.guardUnlock(unlock), &code)
 		if sub == "forget-host-key" {
 			if fs.NArg() != 1 {
 				fmt.Fprintln(d.Streams.Err, "Error: state forget-host-key takes one ADDRESS")
@@ -552,7 +554,7 @@ Usage: mlops [-chdir=DIR] import [options] ADDRESS ID
   in the configuration.
 `
 
-func runImport(d Deps, g globals, args []string) int {
+func runImport(d Deps, g globals, args []string) (code int) {
 	fs := newFlags(d, "import", importUsage)
 	var vf varFlags
 	fs.Var(&vf.vars, "var", "")
@@ -581,7 +583,7 @@ func runImport(d Deps, g globals, args []string) int {
 		renderError(d, false, "Resource not in the configuration", fmt.Errorf("%s must be declared in the configuration before it can be imported", addr))
 		return 1
 	}
-	ctx := context.Background()
+	ctx := d.ctx()
 	store, err := stateStore(ctx, d, dir, l.cfg, *statePath)
 	if err != nil {
 		renderError(d, false, "Cannot open the state", err)
@@ -596,7 +598,7 @@ func runImport(d Deps, g globals, args []string) int {
 		renderError(d, false, "Cannot read the state", err)
 		return 1
 	}
-	defer unlock()
+	defer releaseLock(d, false, d.guardUnlock(unlock), &code)
 	if st.Resource(addr.String()) != nil {
 		renderError(d, false, "Resource already managed", fmt.Errorf("%s is already in the state; mlops state rm it first", addr))
 		return 1
@@ -648,12 +650,12 @@ func runForceUnlock(d Deps, g globals, args []string) int {
 	}
 	dir := configDir(d, g, *chdir)
 	l, _ := loadConfig(d, dir, varFlags{}, true)
-	store, err := stateStore(context.Background(), d, dir, cfgOf(l), *statePath)
+	store, err := stateStore(d.ctx(), d, dir, cfgOf(l), *statePath)
 	if err != nil {
 		renderError(d, false, "Cannot open the state", err)
 		return 1
 	}
-	if err := store.ForceUnlock(context.Background(), fs.Arg(0)); err != nil {
+	if err := store.ForceUnlock(d.ctx(), fs.Arg(0)); err != nil {
 		if errors.Is(err, state.ErrNotLocked) {
 			fmt.Fprintln(d.Streams.Out, "The state is not locked.")
 			return 0

@@ -53,6 +53,16 @@ func Main(args []string, d Deps) int {
 		d.Env = append(append([]string{}, d.Env...), "AWS_EC2_METADATA_DISABLED=true")
 		os.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	}
+	if d.HTTPClient != nil && d.getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1" {
+		// The loopback guard's client gets the timeouts the SDK's own
+		// client gets otherwise (aws.Options, state.S3Options).
+		d.HTTPClient = withTimeouts(d.HTTPClient, responseTimeout(d))
+	}
+	// One interrupt context for the whole run: every command and every
+	// wait (configuration files, locks, S3, SSH, probes, the approval
+	// prompt) ends on Ctrl-C or SIGTERM.
+	d.intr = newInterrupts(d.Interrupts, d.Streams.Err, d.exit)
+	defer d.intr.close()
 	var g globals
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		a := strings.TrimLeft(args[0], "-")

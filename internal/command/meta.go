@@ -35,7 +35,7 @@ type world struct {
 
 func newWorld(d Deps, dir string) *world {
 	w := &world{note: func(msg string) { fmt.Fprintln(d.Streams.Err, msg) }}
-	awsOpts := aws.Options{Env: d.Env, WorkDir: dir}
+	awsOpts := aws.Options{Env: d.Env, WorkDir: dir, ResponseTimeout: responseTimeout(d)}
 	// AWS_MAX_ATTEMPTS is the SDKs' standard setting for attempts per API
 	// call; the provider installs its own retryer, so it is passed on here.
 	if n, err := strconv.Atoi(d.getenv("AWS_MAX_ATTEMPTS")); err == nil && n > 0 {
@@ -89,7 +89,7 @@ func loadConfig(d Deps, dir string, vf varFlags, allowUnset bool) (*loaded, hcl.
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No configuration directory",
 			Detail: fmt.Sprintf("%s is not a directory.", dir)}}
 	}
-	cfg, diags := config.Load(dir, config.LoadOptions{Schemas: w.schemas, Vars: vf.vars, VarFiles: files, Env: d.Env, AllowUnsetVariables: allowUnset})
+	cfg, diags := config.Load(dir, config.LoadOptions{Schemas: w.schemas, Vars: vf.vars, VarFiles: files, Env: d.Env, AllowUnsetVariables: allowUnset, Context: d.ctx()})
 	if cfg == nil || diags.HasErrors() {
 		return &loaded{dir: dir, cfg: cfg, world: w}, diags
 	}
@@ -133,6 +133,7 @@ func stateStore(ctx context.Context, d Deps, dir string, cfg *config.Config, sta
 		if d.HTTPClient != nil {
 			o.HTTPClient = d.HTTPClient
 		}
+		o.ResponseTimeout = responseTimeout(d)
 		return state.OpenS3(ctx, o)
 	}
 	if statePath == "" {
@@ -167,6 +168,9 @@ func renderError(d Deps, jsonOut bool, summary string, err error) {
 	var le *state.LockedError
 	if errors.As(err, &le) {
 		summary = "Error acquiring the state lock"
+	}
+	if errors.Is(err, context.Canceled) {
+		summary = "Interrupted: " + strings.ToLower(summary[:1]) + summary[1:]
 	}
 	diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
 	renderDiags(d, jsonOut, nil, diags)

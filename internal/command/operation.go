@@ -170,7 +170,7 @@ func runDestroy(d Deps, g globals, args []string) int {
 }
 
 // operate runs plan, apply or destroy.
-func operate(d Deps, g globals, o *opFlags, op string) int {
+func operate(d Deps, g globals, o *opFlags, op string) (code int) {
 	dir := configDir(d, g, o.chdir)
 	var saved *plan.Plan
 	if o.planFile != "" {
@@ -216,6 +216,10 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		return 1
 	}
 	if saved != nil {
+		if err := plan.CheckSchemas(saved, l.world.schemas); err != nil {
+			renderError(d, o.json, "Invalid saved plan", err)
+			return 1
+		}
 		if moved := checkSavedConfig(l.cfg, saved); len(moved) > 0 {
 			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("%s; run mlops plan again", strings.Join(moved, "; ")))
 			return 1
@@ -241,7 +245,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	l.engine.Parallelism = o.parallelism
 	l.engine.Upgrade = o.upgrade
 
-	ctx := context.Background()
+	ctx := d.ctx()
 	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
 	if err != nil {
 		renderError(d, o.json, "Cannot open the state", err)
@@ -265,7 +269,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		renderError(d, o.json, "Cannot read the state", err)
 		return 1
 	}
-	defer unlock()
+	defer releaseLock(d, o.json, d.guardUnlock(unlock), &code)
 	if saved != nil && (saved.Serial != st.Serial || (st.Serial > 0 && saved.Lineage != st.Lineage)) {
 		renderError(d, o.json, "Saved plan is stale", fmt.Errorf("the state changed since this plan was made (plan: lineage %s serial %d; state: lineage %s serial %d); run mlops plan again", saved.Lineage, saved.Serial, st.Lineage, st.Serial))
 		return 1
@@ -278,14 +282,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		renderDiags(d, o.json, l.cfg, diags)
 		return 1
 	}
-	stop, hard, cancel := d.interruptContexts(func() {
-		fmt.Fprintln(d.Streams.Err, "\nInterrupt received: finishing operations in flight, then saving the state. Press Ctrl-C again to exit at once.")
-	}, func() {
-		fmt.Fprintln(d.Streams.Err, "\nTwo interrupts received: exiting at once.")
-		unlock()
-		d.exit(1)
-	})
-	defer cancel()
+	stop, hard := ctx, d.hardCtx()
 
 	ref, diags := l.engine.Refresh(stop, st, plan.RefreshOptions{Skip: !o.refresh, Destroy: o.destroy})
 	if diags.HasErrors() {
@@ -357,7 +354,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	if !p.HasChanges() {
 		if len(ref.Gone) > 0 {
 			// Forget what was deleted outside mlops, so the state tells the truth.
-			if err := store.Write(context.Background(), ref.State); err != nil {
+			if err := store.Write(context.WithoutCancel(ctx), ref.State); err != nil {
 				renderError(d, o.json, "Failed to save state", err)
 				return 1
 			}
@@ -381,8 +378,14 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 			return 1
 		}
 	}
+	// The state is saved also after an interrupt: what was done must be
+	// recorded, so the writes do not end with the run's context.
 	persist := func(s *state.State) error {
-		return store.Write(context.Background(), s)
+		return store.Write(context.WithoutCancel(ctx), s)
+	}
+	if d.intr != nil {
+		// From here on the first Ctrl-C lets operations in flight finish.
+		d.intr.twoStageMode("\nInterrupt received: finishing operations in flight, then saving the state. Press Ctrl-C again to exit at once.")
 	}
 	newLock := plan.ApplyLock(l.lock, p)
 	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now, Lock: newLock})
@@ -438,6 +441,7 @@ func hclLiteral(v cty.Value) string {
 }
 
 // approve asks for "yes"; without a terminal it refuses instead of hanging.
+// The first Ctrl-C (or SIGTERM) at the prompt cancels.
 func approve(d Deps, op string) bool {
 	if !d.Streams.InTTY {
 		fmt.Fprintf(d.Streams.Err, "\nError: no terminal to ask for approval. Run mlops %s -auto-approve, or apply a saved plan.\n", op)
@@ -448,7 +452,17 @@ func approve(d Deps, op string) bool {
 		q = "Do you really want to destroy all resources?"
 	}
 	fmt.Fprintf(d.Streams.Out, "\n%s\n  mlops will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", d.Streams.Colorize("1", q))
-	line, _ := bufio.NewReader(d.Streams.In).ReadString('\n')
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(d.Streams.In).ReadString('\n')
+		answer <- line
+	}()
+	var line string
+	select {
+	case line = <-answer:
+	case <-d.ctx().Done():
+		// The reader is left blocked on the terminal; the process ends soon.
+	}
 	if strings.TrimSpace(line) != "yes" {
 		fmt.Fprintf(d.Streams.Err, "\nError: %s cancelled.\n", op)
 		return false

@@ -81,8 +81,10 @@ func runSSH(d Deps, g globals, args []string) int {
 		renderDiags(d, false, cfgOf(l), diags)
 		return sshFailed
 	}
-	ctx, _, cancel := d.interruptContexts(nil, func() { d.exit(sshFailed) })
-	defer cancel()
+	ctx := d.ctx()
+	if d.intr != nil {
+		d.intr.exitCode(sshFailed)
+	}
 	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
 	if err != nil {
 		renderError(d, false, "Cannot open the state", err)

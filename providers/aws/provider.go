@@ -39,6 +39,9 @@ type Options struct {
 	// client (which honours AWS_CA_BUNDLE). Credential providers of a
 	// shared profile (SSO, STS) use the SDK's client.
 	HTTPClient awssdk.HTTPClient
+	// ResponseTimeout bounds the wait for each API response when
+	// HTTPClient is nil (0: no bound).
+	ResponseTimeout time.Duration
 	// Env is the process environment, "KEY=VALUE". The provider reads
 	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (static
 	// credentials, unless the provider block names a profile),
@@ -220,6 +223,9 @@ func (p *Provider) loadConfig(ctx context.Context, s *settings) (awssdk.Config, 
 				}
 			})
 		}),
+	}
+	if p.opts.HTTPClient == nil && p.opts.ResponseTimeout > 0 {
+		opts = append(opts, config.WithHTTPClient(timeoutClient(p.opts.ResponseTimeout)))
 	}
 	if s.profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(s.profile))

@@ -21,6 +21,10 @@ import (
 
 const (
 	defaultTimeout = 5 * time.Minute
+	// settledWait bounds the wait for a machine that is not booting (see
+	// providers.SSHTarget.Booting): long enough for a restarting sshd or
+	// a lost packet, short enough that a host that is down says so.
+	settledWait = 10 * time.Second
 	// maxAttempt bounds one dial and handshake, so that a black-holed
 	// address is retried rather than waited on for the whole timeout.
 	maxAttempt = 20 * time.Second
@@ -78,6 +82,9 @@ func (h *Hosts) Dial(ctx context.Context, target providers.SSHTarget, knownHostK
 	}
 	if target.Timeout <= 0 {
 		target.Timeout = defaultTimeout
+	}
+	if !target.Booting {
+		target.Timeout = min(target.Timeout, settledWait)
 	}
 	c := &Conn{hosts: h, target: target, addr: net.JoinHostPort(target.Host, strconv.Itoa(target.Port))}
 	if target.Host == "" {
@@ -225,13 +232,32 @@ func (c *Conn) connect(ctx context.Context) error {
 			break
 		}
 		wait := min(backoff, remaining)
-		o.Log("waiting for SSH on %s (attempt %d): %v; retrying in %v", c.addr, attempt, err, wait)
+		c.progress("waiting for SSH on %s (attempt %d, %s): %v; retrying in %v", c.addr, attempt, c.waitingFor(o.Now().Sub(start)), err, wait.Round(time.Millisecond))
 		if err := o.Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("waiting for SSH on %s: %w (last error: %v)", c.addr, err, last)
 		}
 		backoff = min(backoff*2, o.MaxBackoff)
 	}
-	return &TimeoutError{Addr: c.addr, Timeout: c.target.Timeout, Last: last}
+	return &TimeoutError{Addr: c.addr, Timeout: c.target.Timeout, Last: last, NotBooting: !c.target.Booting}
+}
+
+// progress reports a wait through the target's Progress (the caller's
+// view) when set, else the transport's Log.
+func (c *Conn) progress(format string, args ...any) {
+	if c.target.Progress != nil {
+		c.target.Progress(fmt.Sprintf(format, args...))
+		return
+	}
+	c.hosts.opts.Log(format, args...)
+}
+
+// waitingFor says what the wait is for and how long it may last.
+func (c *Conn) waitingFor(elapsed time.Duration) string {
+	what := "up to %v for the machine to boot"
+	if !c.target.Booting {
+		what = "up to %v: the machine should be up already"
+	}
+	return fmt.Sprintf(what+", %v so far", c.target.Timeout, elapsed.Round(time.Second))
 }
 
 // dialOnce makes one attempt: resolve, dial, handshake, log in.
@@ -296,9 +322,15 @@ func (c *Conn) dialOnce(ctx context.Context, budget time.Duration) (*ssh.Client,
 	}
 	if err != nil {
 		netConn.Close()
+		var negotiation *ssh.AlgorithmNegotiationError
 		switch {
 		case mismatch != nil:
 			return nil, nil, permanent{mismatch}
+		case c.pin.key != nil && errors.As(err, &negotiation) && negotiation.What == "host key":
+			// The host no longer has a key of the pinned kind: no retry
+			// can change that, so say which kind at once.
+			return nil, nil, permanent{&HostKeyAlgorithmError{Addr: c.addr, Pinned: c.pin.key.Type(),
+				Fingerprint: ssh.FingerprintSHA256(c.pin.key), Source: c.pin.source, Offered: negotiation.RequestedAlgorithms}}
 		case strings.Contains(err.Error(), "unable to authenticate"):
 			return nil, nil, &AuthError{Addr: c.addr, User: c.target.User, Keys: offered, Err: err}
 		case ctx.Err() != nil || isTimeout(err):

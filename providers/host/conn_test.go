@@ -298,7 +298,7 @@ func TestTimeoutWhenNothingListens(t *testing.T) {
 	key := writeKey(t, 0o600)
 	start := time.Now()
 	_, err := hs.Dial(context.Background(), providers.SSHTarget{
-		Host: "127.0.0.9", Port: 2222, User: "ubuntu", PrivateKeyFile: key, Timeout: 2 * time.Second,
+		Host: "127.0.0.9", Port: 2222, User: "ubuntu", PrivateKeyFile: key, Timeout: 2 * time.Second, Booting: true,
 	}, "")
 	elapsed := time.Since(start)
 	var timeout *host.TimeoutError
@@ -331,7 +331,7 @@ func TestBackoff(t *testing.T) {
 		},
 	})
 	_, err := hs.Dial(context.Background(), providers.SSHTarget{
-		Host: "127.0.0.2", User: "ubuntu", PrivateKeyFile: writeKey(t, 0o600), Timeout: time.Minute,
+		Host: "127.0.0.2", User: "ubuntu", PrivateKeyFile: writeKey(t, 0o600), Timeout: time.Minute, Booting: true,
 	}, "")
 	s := time.Second
 	if diff := cmp.Diff([]time.Duration{s, 2 * s, 4 * s, 8 * s, 10 * s, 10 * s, 10 * s, 10 * s, 5 * s}, sleeps); diff != "" {
@@ -343,6 +343,45 @@ func TestBackoff(t *testing.T) {
 	const want = "timed out after 1m0s waiting for SSH on 127.0.0.2:22: last error: dial tcp: connection refused"
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+// TestShortWaitWhenNotBooting: a machine that was not created or started
+// by this run gets settledWait (10 s) of retries, not the 5-minute boot
+// wait, and the error says why it did not wait longer; the messages of the
+// wait go to the target's Progress.
+func TestShortWaitWhenNotBooting(t *testing.T) {
+	now := time.Unix(0, 0)
+	var sleeps []time.Duration
+	hs := newHosts(t, host.Options{
+		Now: func() time.Time { return now },
+		Sleep: func(_ context.Context, d time.Duration) error {
+			sleeps = append(sleeps, d)
+			now = now.Add(d)
+			return nil
+		},
+		Dial: func(context.Context, string, string) (net.Conn, error) {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		},
+	})
+	var progress []string
+	_, err := hs.Dial(context.Background(), providers.SSHTarget{
+		Host: "127.0.0.2", User: "ubuntu", PrivateKeyFile: writeKey(t, 0o600),
+		Progress: func(msg string) { progress = append(progress, msg) },
+	}, "")
+	var total time.Duration
+	for _, d := range sleeps {
+		total += d
+	}
+	if total != 10*time.Second {
+		t.Errorf("waited %v in all (%v), want 10s", total, sleeps)
+	}
+	var timeout *host.TimeoutError
+	if !errors.As(err, &timeout) || !timeout.NotBooting || !strings.Contains(err.Error(), "no SSH on 127.0.0.2:22 within 10s: dial tcp: connection refused. The machine was not created or started by this run") {
+		t.Errorf("error = %v", err)
+	}
+	if len(progress) != len(sleeps) || !strings.Contains(progress[0], "waiting for SSH on 127.0.0.2:22 (attempt 1, up to 10s: the machine should be up already") {
+		t.Errorf("progress = %q", progress)
 	}
 }
 
@@ -477,6 +516,7 @@ func TestAuthFailureIsRetriedUntilTheKeyIsAuthorized(t *testing.T) {
 	hs = newHosts(t, host.Options{MinBackoff: 100 * time.Millisecond})
 	target := targetFor(h)
 	target.Timeout = time.Second
+	target.Booting = true
 	_, err := hs.Dial(context.Background(), target, "")
 	var timeout *host.TimeoutError
 	var auth *host.AuthError

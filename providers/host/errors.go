@@ -72,11 +72,17 @@ func (e *HostKeyMismatchError) Error() string {
 type TimeoutError struct {
 	Addr    string
 	Timeout time.Duration
+	// NotBooting: the machine was not created or started in this run, so
+	// only a short wait was made.
+	NotBooting bool
 	// Last is the error of the last attempt.
 	Last error
 }
 
 func (e *TimeoutError) Error() string {
+	if e.NotBooting {
+		return fmt.Sprintf("no SSH on %s within %v: %v. The machine was not created or started by this run, so mlops does not wait for it to boot; check that it runs and that sshd listens on that address and port", e.Addr, e.Timeout, e.Last)
+	}
 	return fmt.Sprintf("timed out after %v waiting for SSH on %s: last error: %v", e.Timeout, e.Addr, e.Last)
 }
 
@@ -125,3 +131,19 @@ type permanent struct{ err error }
 
 func (p permanent) Error() string { return p.err.Error() }
 func (p permanent) Unwrap() error { return p.err }
+
+// HostKeyAlgorithmError: the host key is pinned, and the host offers no key
+// of the pinned algorithm any more (it was reinstalled, or its sshd
+// configuration changed). It is fatal, like a changed key.
+type HostKeyAlgorithmError struct {
+	Addr        string
+	Pinned      string // the pinned key's algorithm, "ssh-rsa"
+	Fingerprint string
+	Source      HostKeySource
+	Offered     []string // the host key algorithms the host offers
+}
+
+func (e *HostKeyAlgorithmError) Error() string {
+	return fmt.Sprintf("the host key of %s is pinned as %s (%s, %s), but the host offers no %s key any more, only %s; if the machine was reinstalled on purpose, pin its new key (mlops state forget-host-key, or host_key in the ssh block)",
+		e.Addr, e.Pinned, e.Fingerprint, e.Source, e.Pinned, strings.Join(e.Offered, ", "))
+}

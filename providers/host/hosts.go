@@ -172,9 +172,12 @@ func errorDiagnostic(err error) *hcl.Diagnostic {
 		refused  *NotLoopbackError
 		keyErr   *KeyFileError
 		unpinned *UnpinnedHostError
+		algo     *HostKeyAlgorithmError
 	)
 	switch {
 	case errors.As(err, &mismatch):
+		summary = "Host key changed"
+	case errors.As(err, &algo):
 		summary = "Host key changed"
 	case errors.As(err, &timeout):
 		summary = "Timed out waiting for SSH"

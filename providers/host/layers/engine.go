@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
@@ -97,7 +99,13 @@ func (e *Engine) Probe(ctx context.Context, r Runner, req providers.ProbeRequest
 // probe runs the probe script of specs in one round trip and parses it.
 func (e *Engine) probe(ctx context.Context, r Runner, layers []providers.Layer, specs []spec) ([]probeResult, hcl.Diagnostics) {
 	nonce := e.nonce()
+	budget := probeBudget(specs)
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
 	stdout, stderr, code, err := r.Capture(ctx, probeScript(nonce, specs))
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("it did not finish within %v (a probe that hangs; shell layers bound their check with timeout): %w", budget, err)
+	}
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -353,4 +361,20 @@ func (s *session) Probe(ctx context.Context, req providers.ProbeRequest) provide
 
 func (s *session) Converge(ctx context.Context, req providers.ConvergeRequest) providers.ConvergeResponse {
 	return s.e.Converge(ctx, s.r, req)
+}
+
+// defaultProbeTimeout bounds the probe script of one host beyond the time
+// its shell checks may take: the built-in probes read a few files and run
+// a few version commands.
+const defaultProbeTimeout = 2 * time.Minute
+
+// probeBudget is how long the probe script of specs may run.
+func probeBudget(specs []spec) time.Duration {
+	d := defaultProbeTimeout
+	for _, s := range specs {
+		if sh, ok := s.(*shellSpec); ok {
+			d += sh.timeout + 5*time.Second
+		}
+	}
+	return d
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mlops-dev/mlops/internal/testworld"
@@ -520,5 +521,70 @@ printf '# >>> conda initialize >>>\n__conda_setup="$(%s shell.bash hook)"\n# <<<
 		if hashed != tt.hashed || hashed && got != sum {
 			t.Errorf("version %s, sha256 %.8s: sum fact %q (reported: %v), want reported: %v", tt.version, tt.sha, got, hashed, tt.hashed)
 		}
+	}
+}
+
+// TestHangingShellCheckTimesOut: a shell check that never ends is killed
+// after the layer's timeout and counts as failed, so plan goes on; the
+// timeout is not part of the layer's digest (changing it re-runs nothing).
+func TestHangingShellCheckTimesOut(t *testing.T) {
+	r := newLocalRunner(t)
+	cfg := layerConfig("shell", map[string]cty.Value{
+		"check":   cty.StringVal("sleep 600"),
+		"run":     cty.StringVal("true"),
+		"timeout": cty.StringVal("1s"),
+	})
+	start := time.Now()
+	got := probe(t, r, []providers.Layer{layer("hang", "shell", cfg)})
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("the probe took %v", el)
+	}
+	if d := cmp.Diff([]probeView{{Reasons: []string{"check timed out after 1s"}}}, got); d != "" {
+		t.Errorf("probe (-want +got):\n%s", d)
+	}
+	other := layerConfig("shell", map[string]cty.Value{
+		"check":   cty.StringVal("sleep 600"),
+		"run":     cty.StringVal("true"),
+		"timeout": cty.StringVal("5m"),
+	})
+	if providers.LayerDigest("shell", cfg) != providers.LayerDigest("shell", other) {
+		t.Error("the timeout changes the layer's digest")
+	}
+	if err := validateTimeout("0s"); err == nil {
+		t.Error("a zero timeout passed")
+	}
+}
+
+// TestDownloadHardening: curl takes the URL literally (no glob expansion),
+// an https URL is never followed to plain http, and user:password@ never
+// reaches the output or a diagnostic.
+func TestDownloadHardening(t *testing.T) {
+	if got := redactURL("https://alice:s3cret@example.com/a@b"); got != "https://***@example.com/a@b" {
+		t.Errorf("redactURL = %q", got)
+	}
+	if err := validateURL("https://alice:s3cret@exa mple.com/"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("validateURL error = %v", err)
+	}
+	if err := validateURL("https://alice:s3cret@example.com/x.sh"); err != nil {
+		t.Errorf("a URL with credentials is valid: %v", err)
+	}
+	for _, want := range []string{"--globoff", `--proto-redir "$proto"`, "proto='=https'"} {
+		if !strings.Contains(convergeHelpers, want) {
+			t.Errorf("the download helper lacks %s", want)
+		}
+	}
+
+	// Run the helper for real: a redirect from https to http is refused,
+	// and the password is not printed when the download fails.
+	r := newLocalRunner(t)
+	var out strings.Builder
+	code, err := r.Run(context.Background(), convergeHelpers+"\n__mlops_download 'http://bob:pa55w0rd@127.0.0.1:9/x[1-2].sh' \"$HOME/x\"\n", func(_ Stream, line string) {
+		out.WriteString(line + "\n")
+	})
+	if err != nil || code == 0 {
+		t.Fatalf("download from a closed port: exit %d, %v", code, err)
+	}
+	if strings.Contains(out.String(), "pa55w0rd") || !strings.Contains(out.String(), "http://***@127.0.0.1:9/x[1-2].sh") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -134,11 +134,18 @@ __mlops_apt_get() {
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }
 # __mlops_download URL FILE downloads URL to FILE with curl, printing a
-# progress line every 5 seconds.
+# progress line every 5 seconds. The URL is taken literally (--globoff: no
+# [1-9] or {a,b} expansion); an https URL is never followed to anything but
+# https; user:password@ in the URL is never printed.
 __mlops_download() {
-  local url=$1 out=$2 pid rc i=0 size
-  echo "downloading $url"
-  $__mlops_S curl -fsSL --retry 3 --connect-timeout 30 -o "$out" "$url" &
+  local url=$1 out=$2 pid rc i=0 size shown proto
+  shown=$(printf '%s' "$url" | sed -E 's#^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@#\1***@#')
+  case $url in
+    https://*) proto='=https' ;;
+    *) proto='=http,https' ;;
+  esac
+  echo "downloading $shown"
+  $__mlops_S curl -fsSL --globoff --proto "$proto" --proto-redir "$proto" --retry 3 --connect-timeout 30 -o "$out" "$url" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 0.2
@@ -150,7 +157,7 @@ __mlops_download() {
   done
   wait "$pid" || {
     rc=$?
-    echo "download of $url failed (curl exit status $rc)" >&2
+    echo "download of $shown failed (curl exit status $rc)" >&2
     return 1
   }
   echo "downloaded $(stat -c %s -- "$out") bytes"

@@ -33,20 +33,38 @@ func validateVersion(s string) error {
 }
 
 func validateURL(s string) error {
+	shown := redactURL(s) // never echo a password, even in an error message
 	if strings.ContainsAny(s, " \t\r\n\v\f'\"`\\") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Errorf("%q is not a valid URL: it contains whitespace, quotes or control characters", s)
+		return fmt.Errorf("%q is not a valid URL: it contains whitespace, quotes or control characters", shown)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a valid URL: %v", s, err)
+		return fmt.Errorf("%q is not a valid URL", shown)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q is not an http or https URL", s)
+		return fmt.Errorf("%q is not an http or https URL", shown)
 	}
 	if u.Host == "" {
-		return fmt.Errorf("%q has no host", s)
+		return fmt.Errorf("%q has no host", shown)
 	}
 	return nil
+}
+
+// redactURL replaces the user information of a URL (user:password@) with
+// ***, also in strings that do not parse as URLs.
+func redactURL(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+		return scheme + "://***" + rest[at:]
+	}
+	return s
 }
 
 func validatePackage(s string) error {

@@ -1,5 +1,5 @@
 bash -c 'sudo systemctl start docker'
-if bash -c 'docker info >/dev/null 2>&1'; then
+if timeout -k 5 60 bash -c 'docker info >/dev/null 2>&1'; then
 echo 'check passed'
 else
   rc=$?

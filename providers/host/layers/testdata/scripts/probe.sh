@@ -111,7 +111,7 @@ __mlops_fact end "$?"
 __mlops_i=5
 (
 __mlops_fact begin ''
-bash -c 'docker info >/dev/null 2>&1' >/dev/null 2>&1
+timeout -k 5 60 bash -c 'docker info >/dev/null 2>&1' >/dev/null 2>&1
 __mlops_fact rc "$?"
 ) </dev/null
 __mlops_fact end "$?"
