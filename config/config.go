@@ -50,6 +50,8 @@ type Config struct {
 	Outputs   map[string]*Output
 	// Backend is the mlops { backend "TYPE" { ... } } block; nil means local state.
 	Backend *Backend
+	// Budget is the mlops { budget { ... } } block; nil means no limit.
+	Budget *Budget
 
 	eval *evaluator
 }

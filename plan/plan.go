@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/prices"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -122,6 +123,9 @@ type Plan struct {
 	Serial  uint64
 	// Variables are the variable values the plan was made with.
 	Variables map[string]cty.Value
+	// Costs estimates what the stack costs before and after the plan (nil
+	// when it was not estimated). It is not saved with the plan.
+	Costs *prices.Estimate
 }
 
 // Counts is the summary line's numbers.

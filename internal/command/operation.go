@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/mlops-dev/mlops/config"
 	"github.com/mlops-dev/mlops/plan"
@@ -178,6 +179,13 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		renderDiags(d, o.json, cfgOf(l), diags)
 		return 1
 	}
+	var budget hcl.Diagnostics
+	if !o.destroy {
+		if budget = checkBudget(l.cfg); budget.HasErrors() {
+			renderDiags(d, o.json, l.cfg, budget)
+			return 1
+		}
+	}
 	var hooks plan.Hooks
 	var jsonHooks *views.JSONHooks
 	if o.json {
@@ -245,6 +253,13 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	}
 	p, pdiags := l.engine.Plan(stop, ref, plan.PlanOptions{Destroy: o.destroy})
 	diags = append(diags, pdiags...)
+	if p != nil {
+		p.Costs = estimatePlan(l.cfg, p)
+		diags = append(diags, budget...)
+		if !o.destroy && !pdiags.HasErrors() {
+			diags = append(diags, checkPlanBudget(l.cfg, p.Costs)...)
+		}
+	}
 	if diags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, diags)
 		return 1
