@@ -87,7 +87,7 @@ func checkBudget(cfg *config.Config) hcl.Diagnostics {
 		}
 		costs = append(costs, c)
 		if c.Running {
-			lines = append(lines, fmt.Sprintf("  %s (%s): %s/h", r.Address, c.Label, strings.TrimPrefix(prices.Dollars(c.Hourly), "$")))
+			lines = append(lines, fmt.Sprintf("  %s (%s): %s/h", r.Address, c.Label, prices.Dollars(c.Hourly)))
 		}
 		for _, u := range c.Unknown {
 			if !strings.Contains(u, "after apply") {
@@ -108,7 +108,7 @@ func checkPlanBudget(cfg *config.Config, e *prices.Estimate) hcl.Diagnostics {
 	for _, r := range e.Resources {
 		costs = append(costs, r.After)
 		if r.After != nil && r.After.Running {
-			lines = append(lines, fmt.Sprintf("  %s (%s): %s/h", r.Address, r.After.Label, strings.TrimPrefix(prices.Dollars(r.After.Hourly), "$")))
+			lines = append(lines, fmt.Sprintf("  %s (%s): %s/h", r.Address, r.After.Label, prices.Dollars(r.After.Hourly)))
 		}
 	}
 	return budgetDiags(cfg.Budget, runningHourly(costs), lines, nil)
