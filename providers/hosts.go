@@ -59,6 +59,9 @@ type LayerStatus struct {
 	// Reasons say what differs, for the plan: "docker_compose version 1.29.2 -> v2.5.0",
 	// "user ubuntu not in group docker".
 	Reasons []string
+	// Info is what the layer observed on the host, for mlops status (the
+	// idle-stop agent's last decision); "" for most kinds.
+	Info string
 }
 
 // HostSession is a connection to one host: probes and actions over one SSH

@@ -80,9 +80,13 @@ func (e *Engine) Probe(ctx context.Context, r Runner, req providers.ProbeRequest
 	}
 	for i, res := range results {
 		st := specs[i].status(res.facts)
-		resp.Statuses = append(resp.Statuses, providers.LayerStatus{
+		ls := providers.LayerStatus{
 			Addr: req.Layers[i].Addr, Satisfied: st.satisfied, Present: st.present, Reasons: st.reasons,
-		})
+		}
+		if in, ok := specs[i].(interface{ info(facts) string }); ok {
+			ls.Info = in.info(res.facts)
+		}
+		resp.Statuses = append(resp.Statuses, ls)
 	}
 	return resp
 }
