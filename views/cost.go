@@ -97,10 +97,10 @@ type jsonCosts struct {
 }
 
 type jsonResourceCost struct {
-	Address string       `json:"address"`
-	Before  *jsonCost    `json:"before"`
-	After   *jsonCost    `json:"after"`
-	Unknown []string     `json:"unknown,omitempty"`
+	Address string    `json:"address"`
+	Before  *jsonCost `json:"before"`
+	After   *jsonCost `json:"after"`
+	Unknown []string  `json:"unknown,omitempty"`
 }
 
 type jsonCost struct {
