@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/mlops-dev/mlops/internal/testworld"
 )
 
@@ -88,5 +94,95 @@ mlops {
 	r := s.runEnv(env, "plan")
 	if r.code != 0 || !strings.Contains(r.stdout, "Total: $0 -> $0.0188/h") {
 		t.Errorf("a plan within the budget: %s", r)
+	}
+}
+
+// idleConfig is aliasConfig's machine with an idle_stop layer whose stop
+// command only records that the agent decided to stop (the sandbox host
+// cannot power off); check_every is long, so only the test's checks decide.
+const idleConfig = `
+provider "aws" { region = "eu-west-1" }
+
+variable "ssh_host" {}
+variable "ssh_port" {}
+
+resource "aws_key_pair" "razer" {
+  name             = "razer"
+  private_key_file = "~/.ssh/razer.pem"
+}
+
+resource "aws_instance" "mlops_zoomcamp" {
+  ami           = "ami-0a1b2c3d4e5f60718"
+  instance_type = "t2.xlarge"
+  key_pair      = aws_key_pair.razer.name
+  disk_gb       = 30
+
+  ssh {
+    private_key = aws_key_pair.razer.private_key_file
+    host        = var.ssh_host
+    port        = var.ssh_port
+    alias       = "mlops-zoomcamp"
+  }
+
+  layer "idle_stop" {
+    after        = "1m"
+    warn_before  = "0s"
+    check_every  = "1h"
+    stop_command = "touch /tmp/stop-requested"
+  }
+}
+`
+
+// TestStoppedByTheInstanceItself: the agent on the host decides to stop;
+// EC2 (played by the test: StopInstances, and the state reason AWS gives a
+// shutdown from inside, through testworld.ShutdownProxy) stops the
+// instance; the plan says who stopped it and when, and apply starts it
+// again.
+func TestStoppedByTheInstanceItself(t *testing.T) {
+	h := testworld.StartHost(t)
+	s := sandboxStack(t, h, idleConfig)
+	p := testworld.StartShutdownProxy(t, s.moto.Endpoint())
+	s.env = append(s.env, "AWS_ENDPOINT_URL="+p.URL())
+	r := s.must(0, "plan")
+	contains(t, r, `+ shutdown_behavior = "stop"`, `+ layer "idle_stop"`)
+	s.must(0, "apply", "-auto-approve")
+	live := s.liveInstances()
+	if len(live) != 1 {
+		t.Fatalf("%d instances", len(live))
+	}
+	id := awssdk.ToString(live[0].InstanceId)
+	attr, err := s.ec2().DescribeInstanceAttribute(context.Background(), &ec2.DescribeInstanceAttributeInput{
+		InstanceId: awssdk.String(id), Attribute: ec2types.InstanceAttributeNameInstanceInitiatedShutdownBehavior})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := awssdk.ToString(attr.InstanceInitiatedShutdownBehavior.Value); got != "stop" {
+		t.Fatalf("InstanceInitiatedShutdownBehavior = %q, want stop", got)
+	}
+
+	// The agent decides: idle for more than its window.
+	now := time.Now().Unix()
+	for _, at := range []int64{now, now + 61} {
+		h.Exec(t, fmt.Sprintf("MLOPS_IDLE_NOW=%d /usr/local/lib/mlops/idle-stop check", at))
+	}
+	if out := h.Exec(t, "test -f /tmp/stop-requested && echo yes || echo no"); strings.TrimSpace(out) != "yes" {
+		t.Fatalf("the agent did not run its stop command; its log:\n%s", h.Exec(t, "cat /var/log/mlops-idle-stop.log"))
+	}
+	// EC2's part: the machine shut down, so the instance is stopped, by itself.
+	if _, err := s.ec2().StopInstances(context.Background(), &ec2.StopInstancesInput{InstanceIds: []string{id}}); err != nil {
+		t.Fatal(err)
+	}
+	p.MarkInstanceInitiated(id)
+
+	r = s.must(0, "plan")
+	contains(t, r,
+		"~ running",
+		"Note: the instance was stopped from inside the instance (a shutdown, such as the idle_stop agent's) at ",
+		"EC2: Client.InstanceInitiatedShutdown; running = true starts it again",
+	)
+	s.must(0, "apply", "-auto-approve")
+	live = s.liveInstances()
+	if len(live) != 1 || live[0].State.Name != ec2types.InstanceStateNameRunning {
+		t.Fatalf("after apply: %+v", live)
 	}
 }

@@ -91,7 +91,11 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	}
 
 	// In place: what EC2 knows stays, unless a stop or start changes it.
-	keep := map[string]cty.Value{}
+	keep := map[string]cty.Value{"stop_reason": getAttr(prior, "stop_reason")}
+	if getAttr(prior, "shutdown_behavior").IsNull() && shutdownBehavior(cfg).AsString() == defaultShutdownBehavior {
+		// Recorded before mlops kept it: EC2's default, which is what is wanted.
+		keep["shutdown_behavior"] = cty.NullVal(cty.String)
+	}
 	for _, a := range instanceComputed {
 		keep[a] = getAttr(prior, a)
 	}
@@ -110,11 +114,17 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 		switch {
 		case isUnknown(cfg, "running"):
 			keep["instance_state"] = cty.UnknownVal(cty.String)
+			keep["stop_reason"] = cty.UnknownVal(cty.String)
 		case wantRunning:
 			keep["instance_state"] = cty.StringVal(stateRunning)
+			keep["stop_reason"] = cty.NullVal(cty.String)
 		default:
 			keep["instance_state"] = cty.StringVal(stateStopped)
+			keep["stop_reason"] = cty.UnknownVal(cty.String)
 		}
+	}
+	if why := getString(prior, "stop_reason"); why != "" && !priorRunning && wantRunning && !isUnknown(cfg, "running") {
+		notes = append(notes, "the instance was "+why+"; running = true starts it again")
 	}
 	if priorRunning && !wantRunning && !isUnknown(cfg, "running") {
 		notes = append(notes, "the instance will be stopped (its disk is kept)")
@@ -170,6 +180,8 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 		MinCount:     awssdk.Int32(1),
 		MaxCount:     awssdk.Int32(1),
 		ClientToken:  awssdk.String(newClientToken()),
+		// A shutdown from inside stops the machine (see shutdownBehavior).
+		InstanceInitiatedShutdownBehavior: types.ShutdownBehavior(shutdownBehavior(cfg).AsString()),
 		TagSpecifications: tagSpecs(createTags(req.Tags, getStringMap(cfg, "tags")),
 			types.ResourceTypeInstance, types.ResourceTypeVolume),
 	}
@@ -331,6 +343,12 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 	}
 	if err := syncTags(ctx, c, id, userTags(inst.Tags), getStringMap(cfg, "tags")); err != nil {
 		return fail("tagging EC2 instance", err)
+	}
+	if want := shutdownBehavior(cfg).AsString(); want != shutdownBehavior(current).AsString() {
+		progress(req, "setting the shutdown behaviour of %s to %s", id, want)
+		if err := setShutdownBehavior(ctx, c, id, want); err != nil {
+			return fail("changing the shutdown behaviour of EC2 instance", err)
+		}
 	}
 	if want, ok := getInt(cfg, "disk_gb"); ok {
 		volID := rootVolumeID(inst)
@@ -640,6 +658,8 @@ func instanceState(inst types.Instance, size int64, sizeKnown bool, prior cty.Va
 		"instance_state":    stringOrNull(s),
 		"availability_zone": stringOrNull(az),
 		"root_volume_id":    stringOrNull(rootVolumeID(inst)),
+		"shutdown_behavior": shutdownBehavior(prior),
+		"stop_reason":       stringOrNull(stopReason(inst)),
 	})
 }
 

@@ -141,6 +141,10 @@ func instanceSchema() *schema.Resource {
 					Description: "false stops the instance (the disk stays), true starts it."},
 				"user_data": {Type: cty.String, Optional: true, ForceNew: true, Validate: validateUserData,
 					Description: "cloud-init user data, run at first boot."},
+				"shutdown_behavior": {Type: cty.String, Optional: true, Default: cty.StringVal("stop"), Validate: validateShutdownBehavior,
+					Description: "What a shutdown from inside the machine does: stop (the disk stays; the idle_stop layer relies on it) or terminate. Changes in place."},
+				"stop_reason": {Type: cty.String, Computed: true,
+					Description: "Who stopped a stopped instance and when, from EC2's state reason: from inside the instance (a shutdown) or through the API."},
 				"id":                {Type: cty.String, Computed: true, Description: "The instance ID (i-...)."},
 				"public_ip":         {Type: cty.String, Computed: true, Description: "The public IPv4 address; it changes when the instance is stopped and started."},
 				"private_ip":        {Type: cty.String, Computed: true, Description: "The private IPv4 address."},
@@ -297,6 +301,13 @@ func validateCIDRs(v cty.Value) error {
 }
 
 var instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
+
+func validateShutdownBehavior(v cty.Value) error {
+	if s := v.AsString(); s != "stop" && s != "terminate" {
+		return fmt.Errorf("shutdown_behavior must be \"stop\" or \"terminate\", got %q", s)
+	}
+	return nil
+}
 
 func validateInstanceType(v cty.Value) error {
 	if s := v.AsString(); !instanceTypePattern.MatchString(s) {
