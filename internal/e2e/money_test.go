@@ -186,3 +186,113 @@ func TestStoppedByTheInstanceItself(t *testing.T) {
 		t.Fatalf("after apply: %+v", live)
 	}
 }
+
+// threeConfig is a stack of three instances: one with an idle_stop agent on
+// a sandbox host, one without ssh, one stopped.
+const threeConfig = `
+provider "aws" { region = "us-east-1" }
+
+variable "ssh_host" {}
+variable "ssh_port" {}
+
+resource "aws_key_pair" "razer" {
+  name             = "razer"
+  private_key_file = "~/.ssh/razer.pem"
+}
+
+resource "aws_instance" "gpu" {
+  ami           = "ami-0a1b2c3d4e5f60718"
+  instance_type = "g4dn.xlarge"
+  key_pair      = aws_key_pair.razer.name
+  disk_gb       = 100
+
+  ssh {
+    private_key = aws_key_pair.razer.private_key_file
+    host        = var.ssh_host
+    port        = var.ssh_port
+    alias       = "gpu-box"
+  }
+
+  layer "idle_stop" {
+    after       = "60m"
+    check_every = "1h"
+  }
+}
+
+resource "aws_instance" "cpu" {
+  ami           = "ami-0a1b2c3d4e5f60718"
+  instance_type = "t3.large"
+  disk_gb       = 20
+}
+
+resource "aws_instance" "old" {
+  ami           = "ami-0a1b2c3d4e5f60718"
+  instance_type = "t2.xlarge"
+  disk_gb       = 30
+  running       = false
+}
+`
+
+// TestStatusOfThreeInstances: mlops status -json reads the three instances
+// with one DescribeInstances and the running host with one SSH login, and
+// shows the idle agent's view, the cost since the start and who stopped the
+// stopped one.
+func TestStatusOfThreeInstances(t *testing.T) {
+	h := testworld.StartHost(t)
+	s := sandboxStack(t, h, threeConfig)
+	s.must(0, "apply", "-auto-approve")
+	h.Exec(t, "/usr/local/lib/mlops/idle-stop check")
+
+	p := testworld.StartShutdownProxy(t, s.moto.Endpoint())
+	conns, sess := h.Connections(), sessions(h)()
+	r := s.runEnv([]string{"AWS_ENDPOINT_URL=" + p.URL()}, "status", "-json")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	if n := p.Calls("DescribeInstances"); n != 1 {
+		t.Errorf("status made %d DescribeInstances calls, want 1", n)
+	}
+	if n := since(h.Connections, conns, 1); n != 1 {
+		t.Errorf("status made %d SSH connections to the running host, want 1", n)
+	}
+	if n := since(sessions(h), sess, 1); n != 1 {
+		t.Errorf("status ran %d SSH sessions on the running host, want 1 (one round trip)", n)
+	}
+	var doc struct {
+		Machines []struct {
+			Address      string  `json:"address"`
+			State        string  `json:"state"`
+			Type         string  `json:"instance_type"`
+			Alias        string  `json:"ssh_alias"`
+			StopReason   string  `json:"stop_reason"`
+			RunningSince string  `json:"running_since"`
+			Hourly       float64 `json:"hourly_while_running"`
+			Stopped      float64 `json:"monthly_while_stopped"`
+			Agent        string  `json:"idle_agent"`
+		} `json:"machines"`
+		Hourly  float64 `json:"hourly_running"`
+		Running int     `json:"running"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(doc.Machines) != 3 {
+		t.Fatalf("%d machines:\n%s", len(doc.Machines), r.stdout)
+	}
+	cpu, gpu, old := doc.Machines[0], doc.Machines[1], doc.Machines[2]
+	if cpu.Address != "aws_instance.cpu" || cpu.State != "running" || cpu.Type != "t3.large" || cpu.RunningSince == "" || cpu.Hourly != 0.090392 {
+		t.Errorf("cpu: %+v", cpu)
+	}
+	if gpu.State != "running" || gpu.Alias != "gpu-box" || !strings.HasPrefix(gpu.Agent, "idle: idle for 0m of 60m; last activity: the agent started at ") {
+		t.Errorf("gpu: %+v", gpu)
+	}
+	if old.State != "stopped" || !strings.HasPrefix(old.StopReason, "stopped through the EC2 API or console at ") || old.Stopped != 2.4 || old.RunningSince != "" {
+		t.Errorf("old: %+v", old)
+	}
+	if doc.Running != 2 {
+		t.Errorf("running: %d", doc.Running)
+	}
+	r = s.must(0, "status")
+	contains(t, r, "aws_instance.gpu  running  g4dn.xlarge", "ssh gpu-box", "idle agent: idle: idle for 0m of 60m",
+		"aws_instance.old  stopped  t2.xlarge", "$2.40/month while stopped", "Total: ")
+}

@@ -91,7 +91,7 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	}
 
 	// In place: what EC2 knows stays, unless a stop or start changes it.
-	keep := map[string]cty.Value{"stop_reason": getAttr(prior, "stop_reason")}
+	keep := map[string]cty.Value{"stop_reason": getAttr(prior, "stop_reason"), "launch_time": getAttr(prior, "launch_time")}
 	if getAttr(prior, "shutdown_behavior").IsNull() && shutdownBehavior(cfg).AsString() == defaultShutdownBehavior {
 		// Recorded before mlops kept it: EC2's default, which is what is wanted.
 		keep["shutdown_behavior"] = cty.NullVal(cty.String)
@@ -110,6 +110,7 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	if restart || (priorRunning != wantRunning) || isUnknown(cfg, "running") {
 		// A stop releases the public address; a start gets a new one.
 		keep["public_ip"] = cty.UnknownVal(cty.String)
+		keep["launch_time"] = cty.UnknownVal(cty.String)
 		keep["public_dns"] = cty.UnknownVal(cty.String)
 		switch {
 		case isUnknown(cfg, "running"):
@@ -660,6 +661,7 @@ func instanceState(inst types.Instance, size int64, sizeKnown bool, prior cty.Va
 		"root_volume_id":    stringOrNull(rootVolumeID(inst)),
 		"shutdown_behavior": shutdownBehavior(prior),
 		"stop_reason":       stringOrNull(stopReason(inst)),
+		"launch_time":       launchTime(inst),
 	})
 }
 

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"strings"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -79,4 +80,12 @@ func setShutdownBehavior(ctx context.Context, c *ec2.Client, id, want string) er
 		InstanceInitiatedShutdownBehavior: &types.AttributeValue{Value: awssdk.String(want)},
 	})
 	return err
+}
+
+// launchTime is EC2's LaunchTime (the last start) in RFC 3339, or null.
+func launchTime(inst types.Instance) cty.Value {
+	if inst.LaunchTime == nil {
+		return cty.NullVal(cty.String)
+	}
+	return cty.StringVal(inst.LaunchTime.UTC().Format(time.RFC3339))
 }

@@ -143,6 +143,8 @@ func instanceSchema() *schema.Resource {
 					Description: "cloud-init user data, run at first boot."},
 				"shutdown_behavior": {Type: cty.String, Optional: true, Default: cty.StringVal("stop"), Validate: validateShutdownBehavior,
 					Description: "What a shutdown from inside the machine does: stop (the disk stays; the idle_stop layer relies on it) or terminate. Changes in place."},
+				"launch_time": {Type: cty.String, Computed: true,
+					Description: "When the instance was last started (RFC 3339), as EC2's LaunchTime says."},
 				"stop_reason": {Type: cty.String, Computed: true,
 					Description: "Who stopped a stopped instance and when, from EC2's state reason: from inside the instance (a shutdown) or through the API."},
 				"id":                {Type: cty.String, Computed: true, Description: "The instance ID (i-...)."},
