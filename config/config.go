@@ -160,6 +160,10 @@ type SSHSettings struct {
 	HostKey    string        // pinned key, "" = pin at first contact
 	Timeout    time.Duration // default 5m
 	Alias      string
+	// Forwards are the private port forwards (ssh { forward = {...} }), by name.
+	Forwards []Forward
+	// Wake makes the alias start a stopped instance (ssh { wake = true }).
+	Wake bool
 	// Known is false when some setting is not known yet (e.g. self.public_ip
 	// before the instance exists); the other fields are then unreliable.
 	Known bool

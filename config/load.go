@@ -305,6 +305,8 @@ var (
 			{Name: "host_key"},
 			{Name: "timeout"},
 			{Name: "alias"},
+			{Name: "forward"},
+			{Name: "wake"},
 		},
 	}
 	layerMeta = &hcl.BodySchema{

@@ -33,6 +33,9 @@ type Deps struct {
 	Interrupts <-chan os.Signal
 	// Exit ends the process at once (second Ctrl-C); nil means os.Exit.
 	Exit func(code int)
+	// Executable is the path of the mlops binary, for the ProxyCommand of
+	// ssh aliases with wake = true; nil means os.Executable.
+	Executable func() (string, error)
 }
 
 func (d Deps) exit(code int) {

@@ -258,6 +258,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		diags = append(diags, budget...)
 		if !o.destroy && !pdiags.HasErrors() {
 			diags = append(diags, checkPlanBudget(l.cfg, p.Costs)...)
+			diags = append(diags, exposureWarnings(l.cfg, p)...)
 		}
 	}
 	if diags.HasErrors() {

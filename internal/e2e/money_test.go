@@ -4,6 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -295,4 +301,207 @@ func TestStatusOfThreeInstances(t *testing.T) {
 	r = s.must(0, "status")
 	contains(t, r, "aws_instance.gpu  running  g4dn.xlarge", "ssh gpu-box", "idle agent: idle: idle for 0m of 60m",
 		"aws_instance.old  stopped  t2.xlarge", "$2.40/month while stopped", "Total: ")
+}
+
+// forwardConfig is aliasConfig's machine with a private port forward to a
+// web server on the sandbox host's port 8888, wake on ssh, and a security
+// group that opens 8888 to the internet (which the plan warns about). The
+// sandbox hosts share this machine's loopback, where 127.0.0.1:8888 may be
+// taken, so the forward names the host's own address ("LOCAL:HOST:REMOTE").
+const forwardConfig = `
+provider "aws" { region = "eu-west-1" }
+
+variable "ssh_host" {}
+variable "ssh_port" {}
+variable "local_port" {}
+variable "running" { default = true }
+
+resource "aws_key_pair" "razer" {
+  name             = "razer"
+  private_key_file = "~/.ssh/razer.pem"
+}
+
+resource "aws_security_group" "web" {
+  name = "web"
+  ingress {
+    port        = 22
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  ingress {
+    port        = 8888
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_instance" "mlops_zoomcamp" {
+  ami           = "ami-0a1b2c3d4e5f60718"
+  instance_type = "t3.micro"
+  key_pair      = aws_key_pair.razer.name
+  running       = var.running
+
+  ssh {
+    private_key = aws_key_pair.razer.private_key_file
+    host        = var.ssh_host
+    port        = var.ssh_port
+    alias       = "mlops-zoomcamp"
+    forward     = { web = "${var.local_port}:${var.ssh_host}:8888" }
+    wake        = true
+  }
+
+  layer "shell" {
+    name  = "hello"
+    check = "test -f ~/hello"
+    run   = "touch ~/hello"
+  }
+}
+`
+
+// webOnHost serves a page from the sandbox host's port 8888.
+func webOnHost(t *testing.T, h *testworld.Host) {
+	t.Helper()
+	h.Exec(t, fmt.Sprintf(`mkdir -p /tmp/www && echo 'hello from the notebook' >/tmp/www/index.html
+cd /tmp/www && setsid -f python3 -m http.server --bind %s 8888 </dev/null >/tmp/www.log 2>&1
+for i in $(seq 50); do curl -s -o /dev/null http://%s:8888/ && exit 0; sleep 0.1; done
+cat /tmp/www.log; exit 1`, h.Addr, h.Addr))
+	t.Cleanup(func() { h.Shell("pkill -f '[h]ttp.server --bind'") })
+}
+
+func get(url string) (string, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func waitGet(t *testing.T, url string) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		body, err := get(url)
+		if err == nil {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestPortForward: the forward becomes a LocalForward line of the alias;
+// mlops ssh ALIAS -forward and the OpenSSH client with the alias both make
+// the host's web server answer on the local port; the plan warns about
+// port 8888 open to the internet.
+func TestPortForward(t *testing.T) {
+	h := testworld.StartHost(t)
+	webOnHost(t, h)
+	s := sandboxStack(t, h, forwardConfig)
+	local := freeLocalPort(t)
+	s.env = append(s.env, fmt.Sprintf("MLOPS_VAR_local_port=%d", local))
+	r := s.must(0, "plan")
+	contains(t, r, "Warning: Open to the internet", "In aws_security_group.web, port 8888/tcp is open to the whole internet")
+	if strings.Contains(r.stderr, "port 22/") {
+		t.Errorf("port 22 warned about:\n%s", r.stderr)
+	}
+	s.must(0, "apply", "-auto-approve")
+	cfg := s.sshFile("mlops_config")
+	if want := fmt.Sprintf("  LocalForward 127.0.0.1:%d %s:8888\n", local, h.Addr); !strings.Contains(cfg, want) {
+		t.Fatalf("mlops_config lacks %q:\n%s", want, cfg)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/", local)
+
+	// mlops ssh -forward, until Ctrl-C.
+	cmd := exec.Command(binary, "ssh", "mlops-zoomcamp", "-forward")
+	cmd.Dir, cmd.Env = s.dir, s.env
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("mlops ssh -forward:\n%s", out.String())
+		}
+	}()
+	if body := waitGet(t, url); body != "hello from the notebook\n" {
+		t.Errorf("through mlops ssh -forward: %q", body)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("mlops ssh -forward after Ctrl-C: %v\n%s", err, out.String())
+	}
+	if want := fmt.Sprintf("web: http://127.0.0.1:%d -> %s:8888 on aws_instance.mlops_zoomcamp", local, h.Addr); !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	if _, err := get(url); err == nil {
+		t.Error("the local port still answers after Ctrl-C")
+	}
+
+	// The OpenSSH client with the alias forwards the same port.
+	ssh := exec.Command("ssh", "-F", filepath.Join(s.home, ".ssh", "mlops_config"), "-o", "BatchMode=yes", "-N", "mlops-zoomcamp")
+	ssh.Env = s.env
+	var sshOut strings.Builder
+	ssh.Stdout, ssh.Stderr = &sshOut, &sshOut
+	if err := ssh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ssh.Process.Kill(); ssh.Wait(); t.Logf("ssh -N: %s", sshOut.String()) }()
+	if body := waitGet(t, url); body != "hello from the notebook\n" {
+		t.Errorf("through ssh with the alias: %q", body)
+	}
+}
+
+func freeLocalPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestWakeOnSSH: with wake = true, the alias's ProxyCommand is mlops ssh
+// -stdio; plain ssh ALIAS against a stopped instance starts it in moto,
+// records its new state, and runs the command on the host.
+func TestWakeOnSSH(t *testing.T) {
+	h := testworld.StartHost(t)
+	s := sandboxStack(t, h, forwardConfig)
+	s.env = append(s.env, fmt.Sprintf("MLOPS_VAR_local_port=%d", freeLocalPort(t)))
+	s.must(0, "apply", "-auto-approve")
+	cfg := s.sshFile("mlops_config")
+	if want := fmt.Sprintf("  ProxyCommand '%s' -chdir='%s' ssh -stdio mlops-zoomcamp\n", binary, s.dir); !strings.Contains(cfg, want) {
+		t.Fatalf("mlops_config lacks %q:\n%s", want, cfg)
+	}
+	s.must(0, "apply", "-auto-approve", "-var", "running=false")
+	if live := s.liveInstances(); len(live) != 1 || live[0].State.Name != ec2types.InstanceStateNameStopped {
+		t.Fatalf("not stopped: %+v", live)
+	}
+
+	// The morning: plain ssh, with HOME in the test's directory.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ssh := exec.CommandContext(ctx, "ssh", "-F", filepath.Join(s.home, ".ssh", "mlops_config"), "-o", "BatchMode=yes",
+		"mlops-zoomcamp", "true && touch woke-by-ssh")
+	ssh.Env = s.env
+	out, err := ssh.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh mlops-zoomcamp: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "mlops: aws_instance.mlops_zoomcamp is stopped; starting it (ssh { wake = true })") {
+		t.Errorf("ssh's output lacks the wake message:\n%s", out)
+	}
+	if live := s.liveInstances(); len(live) != 1 || live[0].State.Name != ec2types.InstanceStateNameRunning {
+		t.Fatalf("ssh did not start the instance: %+v", live)
+	}
+	if got := strings.TrimSpace(h.Exec(t, "test -f /home/ubuntu/woke-by-ssh && echo yes || echo no")); got != "yes" {
+		t.Fatalf("the command did not run on the host")
+	}
+	// The state knows: nothing to do.
+	r := s.must(0, "plan", "-detailed-exitcode")
+	contains(t, r, "No changes.")
 }
