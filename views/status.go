@@ -39,7 +39,9 @@ type MachineStatus struct {
 	StoppedMonthly float64       `json:"monthly_while_stopped"`
 	PriceUnknown   []string      `json:"price_unknown,omitempty"`
 	// Agent is the idle_stop agent's last decision.
-	Agent            string   `json:"idle_agent,omitempty"`
+	Agent string `json:"idle_agent,omitempty"`
+	// AgentLog are the agent's last log lines (its last decisions).
+	AgentLog         []string `json:"idle_agent_log,omitempty"`
 	LayersToConverge []string `json:"layers_to_converge,omitempty"`
 	Problems         []string `json:"problems,omitempty"`
 }
@@ -85,6 +87,9 @@ func RenderStatus(w io.Writer, s *Streams, st *Status) {
 		}
 		if m.Agent != "" {
 			lw.line("    idle agent: %s", m.Agent)
+			for _, l := range m.AgentLog {
+				lw.line("      %s", l)
+			}
 		}
 		if len(m.LayersToConverge) > 0 {
 			lw.line("    layers to converge: %s (mlops plan says why)", strings.Join(m.LayersToConverge, ", "))

@@ -24,6 +24,8 @@ Usage: mlops [-chdir=DIR] ssh [options] ALIAS|ADDRESS [-- COMMAND [ARG...]]
   as ssh does) and exits with its exit status. Without one, starts a login
   shell, with a terminal when stdin is one.
 
+  A stopped instance whose ssh block has wake = true is started first.
+
   Exit status: the remote command's, or 255 when mlops could not run it
   (unknown host, no connection, host key changed), as ssh does.
 
@@ -129,6 +131,15 @@ func runSSH(d Deps, g globals, args []string) int {
 	}
 	if o.stdio {
 		return runStdio(ctx, d, l, store, h)
+	}
+	if h.Stopped && h.SSH.Wake {
+		fmt.Fprintf(d.Streams.Err, "mlops: %s is stopped; starting it (ssh { wake = true })\n", h.Addr)
+		started, err := wake(ctx, d, l, store, h)
+		if err != nil {
+			renderError(d, false, "Cannot start "+h.Addr.String(), err)
+			return sshFailed
+		}
+		h = started
 	}
 	switch {
 	case h.Stopped:

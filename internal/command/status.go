@@ -3,6 +3,7 @@ package command
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mlops-dev/mlops/plan"
@@ -125,7 +126,11 @@ func statusView(region string, machines []plan.MachineStatus, now time.Time) *vi
 		}
 		for _, l := range m.Layers {
 			if l.Info != "" {
-				ms.Agent = l.Info
+				first, rest, _ := strings.Cut(l.Info, "\n")
+				ms.Agent = first
+				if rest != "" {
+					ms.AgentLog = strings.Split(rest, "\n")
+				}
 			}
 			if !l.Satisfied {
 				ms.LayersToConverge = append(ms.LayersToConverge, l.Addr.Name)

@@ -299,7 +299,7 @@ func TestStatusOfThreeInstances(t *testing.T) {
 		t.Errorf("running: %d", doc.Running)
 	}
 	r = s.must(0, "status")
-	contains(t, r, "aws_instance.gpu  running  g4dn.xlarge", "ssh gpu-box", "idle agent: idle: idle for 0m of 60m",
+	contains(t, r, "aws_instance.gpu  running  g4dn.xlarge", "ssh gpu-box", "idle agent: idle: idle for 0m of 60m", "Z idle: idle for 0m of 60m; last activity: the agent started at ",
 		"aws_instance.old  stopped  t2.xlarge", "$2.40/month while stopped", "Total: ")
 }
 
@@ -504,4 +504,12 @@ func TestWakeOnSSH(t *testing.T) {
 	// The state knows: nothing to do.
 	r := s.must(0, "plan", "-detailed-exitcode")
 	contains(t, r, "No changes.")
+
+	// mlops ssh wakes it too.
+	s.must(0, "apply", "-auto-approve", "-var", "running=false")
+	r = s.must(0, "ssh", "mlops-zoomcamp", "--", "echo", "awake")
+	contains(t, r, "is stopped; starting it (ssh { wake = true })", "awake")
+	if live := s.liveInstances(); len(live) != 1 || live[0].State.Name != ec2types.InstanceStateNameRunning {
+		t.Fatalf("mlops ssh did not start the instance: %+v", live)
+	}
 }

@@ -241,6 +241,7 @@ func (s *idleStopSpec) probe(w *script) {
 	w.line(`fi`)
 	// The agent's last decision, for mlops status.
 	w.fact("status", `"$(cat `+quote(idleStopStateDir+"/status")+` 2>/dev/null)"`)
+	w.fact("recent", `"$(tail -n 3 `+quote(idleStopLog)+` 2>/dev/null)"`)
 	w.fact("now", `"$(date +%s)"`)
 }
 
@@ -293,7 +294,12 @@ func (s *idleStopSpec) info(f facts) string {
 	if err1 == nil && err2 == nil && now >= checked {
 		ago = fmt.Sprintf(" (checked %s ago)", (time.Duration(now-checked) * time.Second).String())
 	}
-	return fields[1] + ": " + fields[2] + ago
+	out := fields[1] + ": " + fields[2] + ago
+	// The last decisions follow, one per line, as the log has them.
+	if r := strings.TrimSpace(f["recent"]); r != "" {
+		out += "\n" + r
+	}
+	return out
 }
 
 func (s *idleStopSpec) apply(w *script, f facts) {
