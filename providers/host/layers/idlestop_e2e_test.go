@@ -44,6 +44,7 @@ func TestIdleStopAgentOnSandbox(t *testing.T) {
 	ly := idleStopLayer(t, hs, map[string]cty.Value{
 		"after": cty.StringVal("1m"), "warn_before": cty.StringVal("20s"), "check_every": cty.StringVal("1h"),
 		"processes": cty.ListVal([]cty.Value{cty.StringVal("python3 .*train")}), "cpu_percent": cty.NumberIntVal(10),
+		"keep_awake": cty.StringVal("test -e /tmp/keep-awake"),
 	})
 	probe := func() providers.LayerStatus {
 		t.Helper()
@@ -212,6 +213,38 @@ for i in $(seq 50); do curl -s -o /dev/null http://%s:%d/ && break; sleep 0.1; d
 		// The same kernel idle: the machine stops a window later.
 		h.Exec(t, `sed -i 's/"busy"/"idle"/' /tmp/jupyter/kernels`)
 		want(t, check(t, now+122), `^stop: idle for 1m of 1m; last activity: a Jupyter kernel is busy`)
+	})
+
+	t.Run("GPU utilisation over the threshold: no stop", func(t *testing.T) {
+		reset(t)
+		// A stand-in for nvidia-smi (the sandbox has no GPU): two GPUs, one busy.
+		h.Exec(t, `printf '#!/bin/sh\necho 3\necho 87\n' >/usr/local/bin/nvidia-smi && chmod 755 /usr/local/bin/nvidia-smi`)
+		defer h.Exec(t, "rm -f /usr/local/bin/nvidia-smi")
+		now := time.Now().Unix()
+		check(t, now)
+		want(t, check(t, now+61), `^active: GPU utilisation 87% \(at least 10%\); idle timer reset$`)
+		h.Exec(t, `printf '#!/bin/sh\necho 3\necho 4\n' >/usr/local/bin/nvidia-smi`)
+		want(t, check(t, now+122), `^stop: idle for 1m of 1m; last activity: GPU utilisation 87%`)
+	})
+
+	t.Run("the keep_awake command succeeds: no stop", func(t *testing.T) {
+		reset(t)
+		h.Exec(t, "touch /tmp/keep-awake")
+		defer h.Exec(t, "rm -f /tmp/keep-awake")
+		now := time.Now().Unix()
+		check(t, now)
+		want(t, check(t, now+61), `^active: the keep_awake command succeeded; idle timer reset$`)
+		if stops(t) != 0 {
+			t.Fatal("stopped although keep_awake succeeded")
+		}
+	})
+
+	t.Run("a new boot restarts the idle timer", func(t *testing.T) {
+		reset(t)
+		now := time.Now().Unix()
+		// Last night's state, recorded under another boot.
+		h.Exec(t, fmt.Sprintf("printf 'LAST_ACTIVE=%d\nLAST_WHAT=x\nBOOT_ID=another-boot\nWARNED=0\n' >/var/lib/mlops/idle-stop/state", now-10*3600))
+		want(t, check(t, now), `^idle: idle for 0m of 1m; last activity: the agent started`)
 	})
 
 	t.Run("a process matching a pattern: no stop", func(t *testing.T) {
