@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
@@ -12,6 +13,9 @@ import (
 	"github.com/mlops-dev/mlops/state"
 	"github.com/zclconf/go-cty/cty"
 )
+
+// statusSSHTimeout bounds how long mlops status waits for a machine's SSH.
+const statusSSHTimeout = 15 * time.Second
 
 // MachineStatus is one machine of the stack as mlops status shows it: its
 // value as the cloud reports it now and, when it runs, what the probes of
@@ -107,7 +111,13 @@ func (e *Engine) Status(ctx context.Context, st *state.State) ([]MachineStatus, 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			sess, d := e.Hosts.Open(ctx, sshTarget(ssh), knownKey)
+			// A running machine that does not answer is reported, not waited
+			// for as long as apply waits for a booting one.
+			target := sshTarget(ssh)
+			if target.Timeout <= 0 || target.Timeout > statusSSHTimeout {
+				target.Timeout = statusSSHTimeout
+			}
+			sess, d := e.Hosts.Open(ctx, target, knownKey)
 			if d.HasErrors() {
 				m.Diagnostics = prefixDiags(d, m.Addr.String())
 				return
