@@ -422,7 +422,12 @@ func TestPortForward(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := false
 	defer func() {
+		if !exited {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
 		if t.Failed() {
 			t.Logf("mlops ssh -forward:\n%s", out.String())
 		}
@@ -431,7 +436,9 @@ func TestPortForward(t *testing.T) {
 		t.Errorf("through mlops ssh -forward: %q", body)
 	}
 	cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); err != nil {
+	err := cmd.Wait()
+	exited = true
+	if err != nil {
 		t.Errorf("mlops ssh -forward after Ctrl-C: %v\n%s", err, out.String())
 	}
 	if want := fmt.Sprintf("web: http://127.0.0.1:%d -> %s:8888 on aws_instance.mlops_zoomcamp", local, h.Addr); !strings.Contains(out.String(), want) {
