@@ -54,6 +54,8 @@ type Config struct {
 	Outputs   map[string]*Output
 	// Backend is the mlops { backend "TYPE" { ... } } block; nil means local state.
 	Backend *Backend
+	// Budget is the mlops { budget { ... } } block; nil means no limit.
+	Budget *Budget
 
 	eval  *evaluator
 	reads *fileReads
@@ -171,6 +173,10 @@ type SSHSettings struct {
 	// state, ~/.ssh/known_hosts for host resources) instead of trusting it
 	// at first contact.
 	StrictHostKey bool
+	// Forwards are the private port forwards (ssh { forward = {...} }), by name.
+	Forwards []Forward
+	// Wake makes the alias start a stopped instance (ssh { wake = true }).
+	Wake bool
 	// Known is false when some setting is not known yet (e.g. self.public_ip
 	// before the instance exists); the other fields are then unreliable.
 	Known bool

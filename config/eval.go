@@ -412,6 +412,17 @@ func (s *scope) ssh(r *Resource, self cty.Value) (SSHSettings, hcl.Diagnostics) 
 	if v, _, ok := value("strict_host_key", cty.Bool); ok {
 		set.StrictHostKey = v.True()
 	}
+	if v, a, ok := value("forward", cty.Map(cty.String)); ok {
+		fw, err := parseForwards(v)
+		if err != nil {
+			diags = append(diags, errorf(a.Expr.Range().Ptr(), "Invalid port forward", "%s", err))
+			set.Known = false
+		}
+		set.Forwards = fw
+	}
+	if v, _, ok := value("wake", cty.Bool); ok {
+		set.Wake = v.True()
+	}
 	if v, a, ok := value("timeout", cty.String); ok {
 		d, err := time.ParseDuration(v.AsString())
 		if err != nil || d <= 0 {

@@ -321,6 +321,8 @@ var (
 			{Name: "timeout"},
 			{Name: "alias"},
 			{Name: "strict_host_key"},
+			{Name: "forward"},
+			{Name: "wake"},
 		},
 	}
 	layerMeta = &hcl.BodySchema{
@@ -549,7 +551,7 @@ func (l *loader) decodeOutput(b *hcl.Block) {
 
 var (
 	mlopsSchema = &hcl.BodySchema{
-		Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}, {Type: "budget"}},
 	}
 	// backendSchemas are the known state backends and their arguments.
 	backendSchemas = map[string]*hcl.BodySchema{
@@ -568,6 +570,10 @@ func (l *loader) decodeMlops(b *hcl.Block) {
 	content, diags := b.Body.Content(mlopsSchema)
 	l.diags = append(l.diags, diags...)
 	for _, blk := range content.Blocks {
+		if blk.Type == "budget" {
+			l.decodeBudget(blk)
+			continue
+		}
 		typ := blk.Labels[0]
 		bs := backendSchemas[typ]
 		if bs == nil {

@@ -115,6 +115,9 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 			default:
 				ch.HostNote = "the instance is stopped: its layers are not checked"
 			}
+			if why := stopReason(ch.Before); why != "" && isStopped(ch.Before) && isStopped(ch.After) {
+				ch.HostNote = "it was " + why + "; " + ch.HostNote
+			}
 			for _, l := range layers {
 				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: NoOp, Digest: l.Digest})
 			}

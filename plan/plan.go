@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/lockfile"
+	"github.com/mlops-dev/mlops/prices"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -152,6 +153,9 @@ type Plan struct {
 	// command writes it after an apply with nothing to change. Nil for a
 	// destroy plan. It is not saved with the plan.
 	Lock *lockfile.Lock
+	// Costs estimates what the stack costs before and after the plan (nil
+	// when it was not estimated). It is not saved with the plan.
+	Costs *prices.Estimate
 }
 
 // Counts is the summary line's numbers.

@@ -82,6 +82,9 @@ type LayerStatus struct {
 	// Lock is what a satisfied layer has for the lock file (the versions
 	// of its packages on the host).
 	Lock LockFacts
+	// Info is what the layer observed on the host, for mlops status (the
+	// idle-stop agent's last decision); "" for most kinds.
+	Info string
 }
 
 // HostSession is a connection to one host: probes and actions over one SSH

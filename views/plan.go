@@ -30,6 +30,7 @@ func RenderPlan(w io.Writer, s *Streams, schemas schema.Schemas, p *plan.Plan) {
 				lw.line("Note: %s: %s.", ch.Addr, ch.HostNote)
 			}
 		}
+		renderCosts(lw, p.Costs)
 		io.WriteString(w, lw.b.String())
 		return
 	}
@@ -45,6 +46,7 @@ func RenderPlan(w io.Writer, s *Streams, schemas schema.Schemas, p *plan.Plan) {
 	c := p.Count()
 	lw.line("")
 	lw.line("%s %d to add, %d to change, %d to destroy.", s.color(bold, "Plan:"), c.Add, c.Change, c.Destroy)
+	renderCosts(lw, p.Costs)
 	var outs []*plan.OutputChange
 	for _, o := range p.Outputs {
 		if o.Action != plan.NoOp {
@@ -187,6 +189,7 @@ type jsonPlan struct {
 	Serial          uint64                `json:"serial"`
 	Notes           []string              `json:"notes,omitempty"`
 	LockChanges     []jsonLockChange      `json:"lock_changes,omitempty"`
+	Costs           *jsonCosts            `json:"costs,omitempty"`
 }
 
 type jsonSummary struct {
@@ -270,7 +273,7 @@ func PlanJSON(p *plan.Plan) any {
 	c := p.Count()
 	jp := jsonPlan{FormatVersion: "1", Destroy: p.Destroy, OutputChanges: map[string]jsonOutput{},
 		Summary: jsonSummary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Changes: p.HasChanges()},
-		Lineage: p.Lineage, Serial: p.Serial, ResourceChanges: []jsonResourceChange{}}
+		Lineage: p.Lineage, Serial: p.Serial, ResourceChanges: []jsonResourceChange{}, Costs: costsJSON(p.Costs)}
 	for _, ch := range p.Changes {
 		mode := "managed"
 		if ch.Addr.Mode == addrs.Data {

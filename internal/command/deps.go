@@ -36,6 +36,9 @@ type Deps struct {
 
 	// intr is the run's interrupt handling, built by Main.
 	intr *interrupts
+	// Executable is the path of the mlops binary, for the ProxyCommand of
+	// ssh aliases with wake = true; nil means os.Executable.
+	Executable func() (string, error)
 }
 
 func (d Deps) exit(code int) {

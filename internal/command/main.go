@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"import":       {"Adopt an existing object into the state", importUsage, runImport},
 		"force-unlock": {"Release a stuck state lock", forceUnlockUsage, runForceUnlock},
 		"ssh":          {"Open a shell or run a command on a host (by ssh alias or address)", sshUsage, runSSH},
+		"status":       {"Show every machine: state, address, cost since start, idle agent", statusUsage, runStatus},
 		"version":      {"Print the mlops version", "Usage: mlops version", runVersion},
 	}
 }

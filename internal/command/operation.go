@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/mlops-dev/mlops/config"
 	"github.com/mlops-dev/mlops/plan"
@@ -227,6 +228,13 @@ func operate(d Deps, g globals, o *opFlags, op string) (code int) {
 		// The hosts must be the machines the plan looked at.
 		l.engine.DemandHostKeys(saved.HostKeys)
 	}
+	var budget hcl.Diagnostics
+	if !o.destroy {
+		if budget = checkBudget(l.cfg); budget.HasErrors() {
+			renderDiags(d, o.json, l.cfg, budget)
+			return 1
+		}
+	}
 	var hooks plan.Hooks
 	var jsonHooks *views.JSONHooks
 	if o.json {
@@ -291,6 +299,14 @@ func operate(d Deps, g globals, o *opFlags, op string) (code int) {
 	}
 	p, pdiags := l.engine.Plan(stop, ref, plan.PlanOptions{Destroy: o.destroy, Replace: replace})
 	diags = append(diags, pdiags...)
+	if p != nil {
+		p.Costs = estimatePlan(l.cfg, p)
+		diags = append(diags, budget...)
+		if !o.destroy && !pdiags.HasErrors() {
+			diags = append(diags, checkPlanBudget(l.cfg, p.Costs)...)
+			diags = append(diags, exposureWarnings(l.cfg, p)...)
+		}
+	}
 	if diags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, diags)
 		return 1

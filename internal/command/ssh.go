@@ -23,11 +23,18 @@ Usage: mlops [-chdir=DIR] ssh [options] ALIAS|ADDRESS [-- COMMAND [ARG...]]
   as ssh does) and exits with its exit status. Without one, starts a login
   shell, with a terminal when stdin is one.
 
+  A stopped instance whose ssh block has wake = true is started first.
+
   Exit status: the remote command's, or 255 when mlops could not run it
   (unknown host, no connection, host key changed), as ssh does.
 
 Options:
   -t                   Request a terminal for a COMMAND too (when stdin is one).
+  -forward             Hold the ssh block's port forwards (forward = {...}) open
+                       on 127.0.0.1 until Ctrl-C, printing their local URLs.
+  -stdio               Carry an ssh client's connection on stdin and stdout, as
+                       the ProxyCommand of an alias with wake = true does;
+                       a stopped instance with wake = true is started first.
   -var NAME=VALUE      Set a variable (repeatable), as given to apply.
   -var-file FILE       Read variables from an HCL file (repeatable).
   -state PATH          Local state file (default .mlops/state.json).
@@ -43,6 +50,8 @@ type sshOptions struct {
 	statePath string
 	chdir     string
 	forceTTY  bool
+	forward   bool     // hold the ssh block's port forwards open
+	stdio     bool     // carry an ssh client's connection (ProxyCommand)
 	target    string   // alias or resource address
 	command   []string // empty: login shell
 }
@@ -55,6 +64,8 @@ func parseSSHFlags(d Deps, args []string) (*sshOptions, bool) {
 	fs.StringVar(&o.statePath, "state", "", "")
 	fs.StringVar(&o.chdir, "chdir", "", "")
 	fs.BoolVar(&o.forceTTY, "t", false, "")
+	fs.BoolVar(&o.forward, "forward", false, "")
+	fs.BoolVar(&o.stdio, "stdio", false, "")
 	if !parseFlags(d, fs, sshUsage, args) {
 		return nil, false
 	}
@@ -64,6 +75,20 @@ func parseSSHFlags(d Deps, args []string) (*sshOptions, bool) {
 		return nil, false
 	}
 	o.target, o.command = rest[0], rest[1:]
+	// "mlops ssh ALIAS -forward" (and -stdio, as a ProxyCommand may put
+	// it): flags after the host, when nothing else follows.
+	if len(o.command) == 1 && strings.HasPrefix(o.command[0], "-") {
+		switch strings.TrimLeft(o.command[0], "-") {
+		case "forward":
+			o.forward, o.command = true, nil
+		case "stdio":
+			o.stdio, o.command = true, nil
+		}
+	}
+	if (o.forward || o.stdio) && len(o.command) > 0 {
+		fmt.Fprintf(d.Streams.Err, "Error: -forward and -stdio take no command\n\n%s\n", trimUsage(sshUsage))
+		return nil, false
+	}
 	if len(o.command) > 0 && o.command[0] == "--" {
 		o.command = o.command[1:]
 	}
@@ -105,6 +130,18 @@ func runSSH(d Deps, g globals, args []string) int {
 		renderError(d, false, "Unknown host", err)
 		return sshFailed
 	}
+	if o.stdio {
+		return runStdio(ctx, d, l, store, h)
+	}
+	if h.Stopped && h.SSH.Wake {
+		fmt.Fprintf(d.Streams.Err, "mlops: %s is stopped; starting it (ssh { wake = true })\n", h.Addr)
+		started, err := wake(ctx, d, l, store, h)
+		if err != nil {
+			renderError(d, false, "Cannot start "+h.Addr.String(), err)
+			return sshFailed
+		}
+		h = started
+	}
 	switch {
 	case h.Stopped:
 		renderError(d, false, "Host is stopped", fmt.Errorf("%s is stopped (running = false); start it with mlops apply first", h.Addr))
@@ -129,6 +166,9 @@ func runSSH(d Deps, g globals, args []string) int {
 	defer conn.Close()
 	if h.HostKey == "" {
 		fmt.Fprintf(d.Streams.Err, "mlops: no host key was pinned for %s yet; accepted %s\n", h.Addr, conn.HostKey())
+	}
+	if o.forward {
+		return runForwards(ctx, d, conn, h)
 	}
 
 	req := host.ExecRequest{Command: strings.Join(o.command, " "), Stdin: d.Streams.In, Stdout: d.Streams.Out, Stderr: d.Streams.Err}

@@ -30,6 +30,7 @@ func syncSSHAliases(d Deps, e *plan.Engine, st *state.State, jsonHooks *views.JS
 	files, ok := sshFiles(d)
 	hosts, _ := e.SSHHosts(st) // hosts whose ssh block fails to evaluate keep their entry
 	entries, warnings := aliasEntries(d, hosts)
+	warnings = append(warnings, addSSHExtras(d, e.Config.Dir, hosts, entries)...)
 	say := func(level, msg string) {
 		if jsonHooks != nil {
 			jsonHooks.Emit(views.Event{Type: "ssh_alias", Level: level, Message: msg})

@@ -49,6 +49,20 @@ type Entry struct {
 	// HostKey is the pinned host key in authorized_keys form; "" when none
 	// is pinned yet, then ssh pins it at first contact (accept-new).
 	HostKey string
+	// LocalForwards become LocalForward lines: ssh ALIAS (and VS Code)
+	// forward them for as long as the session lasts.
+	LocalForwards []LocalForward
+	// ProxyCommand, when set, is how ssh reaches the host (mlops ssh -stdio,
+	// which starts a stopped instance first).
+	ProxyCommand string
+}
+
+// LocalForward is one LocalForward line: a loopback port here to
+// Host:Port as seen from the machine.
+type LocalForward struct {
+	LocalPort int
+	Host      string
+	Port      int
 }
 
 // Files are the SSH client files under one home directory.
@@ -132,6 +146,9 @@ func (e Entry) Check() error {
 		return fmt.Errorf("ssh alias %s: user %q is not a plain user name", e.Alias, e.User)
 	case e.IdentityFile != "" && (!filepath.IsAbs(e.IdentityFile) || strings.ContainsAny(e.IdentityFile, "\"\n\r\x00")):
 		return fmt.Errorf("ssh alias %s: private key path %q must be absolute and free of quotes and line breaks", e.Alias, e.IdentityFile)
+	}
+	if err := e.checkExtras(); err != nil {
+		return err
 	}
 	if e.HostKey != "" {
 		if _, err := normalizeKey(e.HostKey); err != nil {
@@ -396,6 +413,7 @@ func newBlock(stack string, e Entry, knownHosts string) block {
 		b.WriteString("  StrictHostKeyChecking accept-new\n")
 	}
 	b.WriteString("  CheckHostIP no\n")
+	writeExtras(&b, e)
 	return block{stack: stack, alias: e.Alias, entry: e, text: b.String()}
 }
 

@@ -107,7 +107,11 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	}
 
 	// In place: what EC2 knows stays, unless a stop or start changes it.
-	keep := map[string]cty.Value{}
+	keep := map[string]cty.Value{"stop_reason": getAttr(prior, "stop_reason"), "launch_time": getAttr(prior, "launch_time")}
+	if getAttr(prior, "shutdown_behavior").IsNull() && shutdownBehavior(cfg).AsString() == defaultShutdownBehavior {
+		// Recorded before mlops kept it: EC2's default, which is what is wanted.
+		keep["shutdown_behavior"] = cty.NullVal(cty.String)
+	}
 	for _, a := range instanceComputed {
 		keep[a] = getAttr(prior, a)
 	}
@@ -125,15 +129,22 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	if restart || (priorRunning != wantRunning) || isUnknown(cfg, "running") {
 		// A stop releases the public address; a start gets a new one.
 		keep["public_ip"] = cty.UnknownVal(cty.String)
+		keep["launch_time"] = cty.UnknownVal(cty.String)
 		keep["public_dns"] = cty.UnknownVal(cty.String)
 		switch {
 		case isUnknown(cfg, "running"):
 			keep["instance_state"] = cty.UnknownVal(cty.String)
+			keep["stop_reason"] = cty.UnknownVal(cty.String)
 		case wantRunning:
 			keep["instance_state"] = cty.StringVal(stateRunning)
+			keep["stop_reason"] = cty.NullVal(cty.String)
 		default:
 			keep["instance_state"] = cty.StringVal(stateStopped)
+			keep["stop_reason"] = cty.UnknownVal(cty.String)
 		}
+	}
+	if why := getString(prior, "stop_reason"); why != "" && !priorRunning && wantRunning && !isUnknown(cfg, "running") {
+		notes = append(notes, "the instance was "+why+"; running = true starts it again")
 	}
 	if priorRunning && !wantRunning && !isUnknown(cfg, "running") {
 		notes = append(notes, "the instance will be stopped (its disk is kept)")
@@ -192,6 +203,8 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 		MinCount:     awssdk.Int32(1),
 		MaxCount:     awssdk.Int32(1),
 		ClientToken:  awssdk.String(newClientToken()),
+		// A shutdown from inside stops the machine (see shutdownBehavior).
+		InstanceInitiatedShutdownBehavior: types.ShutdownBehavior(shutdownBehavior(cfg).AsString()),
 		TagSpecifications: tagSpecs(createTags(req.Tags, getStringMap(cfg, "tags")),
 			types.ResourceTypeInstance, types.ResourceTypeVolume),
 	}
@@ -393,6 +406,12 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 	}
 	if err := p.syncMetadataOptions(ctx, c, req, inst); err != nil {
 		return fail("setting the metadata options of EC2 instance", err)
+	}
+	if want := shutdownBehavior(cfg).AsString(); want != shutdownBehavior(current).AsString() {
+		progress(req, "setting the shutdown behaviour of %s to %s", id, want)
+		if err := setShutdownBehavior(ctx, c, id, want); err != nil {
+			return fail("changing the shutdown behaviour of EC2 instance", err)
+		}
 	}
 
 	state := stateOf(inst)
@@ -694,6 +713,9 @@ func instanceState(inst types.Instance, size int64, sizeKnown bool, prior cty.Va
 		"instance_state":    stringOrNull(s),
 		"availability_zone": stringOrNull(az),
 		"root_volume_id":    stringOrNull(rootVolumeID(inst)),
+		"shutdown_behavior": shutdownBehavior(prior),
+		"stop_reason":       stringOrNull(stopReason(inst)),
+		"launch_time":       launchTime(inst),
 	})
 }
 

@@ -150,6 +150,12 @@ func instanceSchema() *schema.Resource {
 					Description: "true requires IMDSv2 (session tokens) for the instance metadata service; false also allows IMDSv1. Unset: true for a new instance, what it has for an existing one. Changes in place."},
 				"elastic_ip": {Type: cty.String, Optional: true, Validate: validatePrefixed("elastic_ip", "eipalloc-"),
 					Description: "An Elastic IP to associate with the instance (aws_eip.NAME.id of an aws_eip without instance): public_ip, the ssh block's self.public_ip and the ssh alias are then that address. Changes in place."},
+				"shutdown_behavior": {Type: cty.String, Optional: true, Default: cty.StringVal("stop"), Validate: validateShutdownBehavior,
+					Description: "What a shutdown from inside the machine does: stop (the disk stays; the idle_stop layer relies on it) or terminate. Changes in place."},
+				"launch_time": {Type: cty.String, Computed: true,
+					Description: "When the instance was last started (RFC 3339), as EC2's LaunchTime says."},
+				"stop_reason": {Type: cty.String, Computed: true,
+					Description: "Who stopped a stopped instance and when, from EC2's state reason: from inside the instance (a shutdown) or through the API."},
 				"id":                {Type: cty.String, Computed: true, Description: "The instance ID (i-...)."},
 				"public_ip":         {Type: cty.String, Computed: true, Description: "The public IPv4 address; it changes when the instance is stopped and started."},
 				"private_ip":        {Type: cty.String, Computed: true, Description: "The private IPv4 address."},
@@ -309,6 +315,13 @@ func validateCIDRs(v cty.Value) error {
 }
 
 var instanceTypePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
+
+func validateShutdownBehavior(v cty.Value) error {
+	if s := v.AsString(); s != "stop" && s != "terminate" {
+		return fmt.Errorf("shutdown_behavior must be \"stop\" or \"terminate\", got %q", s)
+	}
+	return nil
+}
 
 func validateInstanceType(v cty.Value) error {
 	if s := v.AsString(); !instanceTypePattern.MatchString(s) {

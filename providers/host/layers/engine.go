@@ -91,6 +91,9 @@ func (e *Engine) Probe(ctx context.Context, r Runner, req providers.ProbeRequest
 		if lk, ok := specs[i].(locker); ok && st.satisfied {
 			ls.Lock = lk.lockFacts(res.facts, nil)
 		}
+		if in, ok := specs[i].(interface{ info(facts) string }); ok {
+			ls.Info = in.info(res.facts)
+		}
 		resp.Statuses = append(resp.Statuses, ls)
 	}
 	return resp

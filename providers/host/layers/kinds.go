@@ -115,6 +115,7 @@ func kinds() map[string]kind {
 		"docker_compose": composeKind(),
 		"file":           fileKind(),
 		"shell":          shellKind(),
+		"idle_stop":      idleStopKind(),
 	}
 }
 
