@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlops-dev/mlops/plan"
 )
 
 // TestHostileInputsGiveDiagnostics runs the built binary on inputs that
@@ -93,6 +95,11 @@ func TestHostileInputsGiveDiagnostics(t *testing.T) {
 		after["type"] = json.RawMessage(`"string"`)
 		after["msgpack"] = []byte{0xa1, 'x'} // msgpack "x"
 		b, _ = json.Marshal(raw)
+		// With its digest recomputed, the edit reaches the schema check.
+		b, err := plan.Reseal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
 		os.WriteFile(path, b, 0o600)
 		for _, args := range [][]string{{"show", "p.plan"}, {"apply", "p.plan"}} {
 			r := s.must(1, args...)

