@@ -8,8 +8,8 @@ func TestParseResource(t *testing.T) {
 		want    Resource
 		wantErr bool
 	}{
-		{in: "aws_instance.web", want: Resource{Managed, "aws_instance", "web"}},
-		{in: "data.aws_ami.ubuntu", want: Resource{Data, "aws_ami", "ubuntu"}},
+		{in: "aws_instance.web", want: Resource{Mode: Managed, Type: "aws_instance", Name: "web"}},
+		{in: "data.aws_ami.ubuntu", want: Resource{Mode: Data, Type: "aws_ami", Name: "ubuntu"}},
 		{in: "aws_instance", wantErr: true},
 		{in: "data.aws_ami", wantErr: true},
 		{in: "a.b.c", wantErr: true},

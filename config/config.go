@@ -106,6 +106,8 @@ type Resource struct {
 
 	content   *decodedBody // body decoded with the schema
 	dependsOn []dependsOnRef
+	forEach   *hcl.Attribute // for_each = ..., nil when absent
+	count     *hcl.Attribute // count = ..., nil when absent
 }
 
 // SSH is an ssh block inside a resource; it may refer to self.

@@ -42,6 +42,10 @@ type scope struct {
 	busy   map[string]bool
 	diags  hcl.Diagnostics // problems of the locals evaluated
 	vars   cty.Value
+	// each and count are the each and count objects of the resource
+	// instance being evaluated; cty.NilVal outside one.
+	each, count cty.Value
+	expansions  map[addrs.Resource]*expansion
 }
 
 func (c *Config) newScope(vals Values) *scope {
@@ -83,6 +87,12 @@ func (s *scope) context(travs []hcl.Traversal, self cty.Value) *hcl.EvalContext 
 	if self != cty.NilVal {
 		vars["self"] = self
 	}
+	if s.each != cty.NilVal {
+		vars["each"] = s.each
+	}
+	if s.count != cty.NilVal {
+		vars["count"] = s.count
+	}
 	return &hcl.EvalContext{Variables: vars, Functions: s.c.eval.funcs}
 }
 
@@ -119,6 +129,9 @@ func (s *scope) resourceValues(travs []hcl.Traversal) map[string]cty.Value {
 			continue
 		}
 		v, ok := s.vals[addr]
+		if r.Expanded() {
+			v, ok = s.instancesValue(r), true
+		}
 		if !ok || v == cty.NilVal {
 			v = cty.UnknownVal(r.Schema.ImpliedType())
 		}
@@ -217,11 +230,12 @@ func (c *Config) EvalProvider(name string) (cty.Value, hcl.Diagnostics) {
 // optional ones, null for unset computed ones. Known values are validated
 // (schema Validate). References to resources not in vals are unknown.
 func (c *Config) EvalResource(addr addrs.Resource, vals Values) (cty.Value, hcl.Diagnostics) {
-	r := c.Resources[addr]
+	r := c.Resources[addr.NoKey()]
 	if r == nil {
 		return cty.DynamicVal, hcl.Diagnostics{errorf(nil, "Unknown resource", "%s is not declared in the configuration.", addr)}
 	}
 	s := c.newScope(vals)
+	s.instance(r, addr.Key)
 	v, diags := s.body(r.content, r.Schema.ImpliedType(), cty.NilVal)
 	return v, s.withLocals(diags)
 }
@@ -229,23 +243,28 @@ func (c *Config) EvalResource(addr addrs.Resource, vals Values) (cty.Value, hcl.
 // EvalSSH evaluates the ssh block of a resource; self is the resource's own
 // current value (unknown before it exists).
 func (c *Config) EvalSSH(addr addrs.Resource, vals Values, self cty.Value) (SSHSettings, hcl.Diagnostics) {
-	r := c.Resources[addr]
+	r := c.Resources[addr.NoKey()]
 	if r == nil {
 		return SSHSettings{}, hcl.Diagnostics{errorf(nil, "Unknown resource", "%s is not declared in the configuration.", addr)}
 	}
 	s := c.newScope(vals)
+	s.instance(r, addr.Key)
 	set, diags := s.ssh(r, selfValue(r, self))
 	return set, s.withLocals(diags)
 }
 
 // EvalLayers evaluates the layer blocks of a resource, in order.
 func (c *Config) EvalLayers(addr addrs.Resource, vals Values, self cty.Value) ([]LayerValue, hcl.Diagnostics) {
-	r := c.Resources[addr]
+	r := c.Resources[addr.NoKey()]
 	if r == nil {
 		return nil, hcl.Diagnostics{errorf(nil, "Unknown resource", "%s is not declared in the configuration.", addr)}
 	}
 	s := c.newScope(vals)
+	s.instance(r, addr.Key)
 	out, diags := s.layers(r, selfValue(r, self))
+	for i := range out {
+		out[i].Addr.Resource = addr
+	}
 	return out, s.withLocals(diags)
 }
 
@@ -412,6 +431,7 @@ func (l *loader) evaluateAll() {
 	}
 	for _, addr := range c.eval.resourceOrder {
 		r := c.Resources[addr]
+		l.checkRepetition(s, r)
 		_, d := s.body(r.content, r.Schema.ImpliedType(), cty.NilVal)
 		l.diags = append(l.diags, d...)
 		self := cty.UnknownVal(r.Schema.ImpliedType())
@@ -421,6 +441,7 @@ func (l *loader) evaluateAll() {
 		}
 		_, d = s.layers(r, self)
 		l.diags = append(l.diags, d...)
+		s.each, s.count = cty.NilVal, cty.NilVal
 	}
 	for _, name := range c.eval.outputOrder {
 		_, d := s.expr(c.Outputs[name].expr)

@@ -339,7 +339,7 @@ func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, sta
 		a.diags = append(a.diags, errDiag("Failed to record state", fmt.Sprintf("%s: %s", addr, err)))
 		return
 	}
-	r := &state.Resource{Address: addr.String(), Mode: modeString(addr.Mode), Type: addr.Type, Name: addr.Name,
+	r := &state.Resource{Address: addr.String(), Mode: modeString(addr.Mode), Type: addr.Type, Name: addr.Name, Key: addr.Key,
 		ID: idOf(v, rs), Attributes: raw, Status: status}
 	if cr := a.e.Config.Resources[addr]; cr != nil {
 		r.Dependencies = addrStrings(cr.DependsOn)
