@@ -160,6 +160,9 @@ type SSHSettings struct {
 	HostKey    string        // pinned key, "" = pin at first contact
 	Timeout    time.Duration // default 5m
 	Alias      string
+	// AuthorizedKeys are the public keys of authorized_keys: the people
+	// let in besides the key the machine was launched with.
+	AuthorizedKeys []string
 	// Known is false when some setting is not known yet (e.g. self.public_ip
 	// before the instance exists); the other fields are then unreliable.
 	Known bool

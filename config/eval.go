@@ -291,7 +291,11 @@ func selfValue(r *Resource, self cty.Value) cty.Value {
 
 func (s *scope) layers(r *Resource, self cty.Value) ([]LayerValue, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	out := make([]LayerValue, 0, len(r.Layers))
+	out := make([]LayerValue, 0, len(r.Layers)+1)
+	if lv, d, ok := s.authorizedKeysLayer(r, self); ok {
+		diags = append(diags, d...)
+		out = append(out, lv)
+	}
 	for _, ly := range r.Layers {
 		v, d := s.body(ly.content, ly.Schema.ImpliedType(), self)
 		diags = append(diags, d...)
@@ -391,6 +395,9 @@ func (s *scope) ssh(r *Resource, self cty.Value) (SSHSettings, hcl.Diagnostics) 
 		}
 	}
 	set.PrivateKey = expandHome(set.PrivateKey, s.c.eval.home)
+	if v, _, ok := value("authorized_keys", cty.List(cty.String)); ok {
+		set.AuthorizedKeys = authorizedKeys(v)
+	}
 
 	if v, a, ok := value("port", cty.Number); ok {
 		port, acc := v.AsBigFloat().Int64()

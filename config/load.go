@@ -305,6 +305,7 @@ var (
 			{Name: "host_key"},
 			{Name: "timeout"},
 			{Name: "alias"},
+			{Name: "authorized_keys"},
 		},
 	}
 	layerMeta = &hcl.BodySchema{

@@ -197,15 +197,16 @@ func (a *applier) buildGraph() []*node {
 			applyN[ch.Addr] = mk("layers "+ch.Addr.String(), func(ctx context.Context) bool { return a.convergeHost(ctx, ch, false, false) })
 		}
 	}
+	byBlock := instancesByBlock(p)
 	dependents := map[addrs.Resource][]*Change{} // X -> changes of resources that depend on X
 	for _, ch := range p.Changes {
-		for _, d := range ch.Dependencies {
+		for _, d := range instanceDeps(ch.Dependencies, byBlock) {
 			dependents[d] = append(dependents[d], ch)
 		}
 	}
 	for addr, n := range applyN {
 		ch := p.Change(addr)
-		for _, d := range ch.Dependencies {
+		for _, d := range instanceDeps(ch.Dependencies, byBlock) {
 			if dn := applyN[d]; dn != nil {
 				n.deps = append(n.deps, dn)
 			}
@@ -218,7 +219,7 @@ func (a *applier) buildGraph() []*node {
 		}
 	}
 	for addr, n := range readN {
-		for _, d := range a.e.Config.Resources[addr].DependsOn {
+		for _, d := range instanceDeps(a.e.Config.Resources[addr].DependsOn, byBlock) {
 			if dn := applyN[d]; dn != nil {
 				n.deps = append(n.deps, dn)
 			}
@@ -341,7 +342,7 @@ func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, sta
 	}
 	r := &state.Resource{Address: addr.String(), Mode: modeString(addr.Mode), Type: addr.Type, Name: addr.Name, Key: addr.Key,
 		ID: idOf(v, rs), Attributes: raw, Status: status}
-	if cr := a.e.Config.Resources[addr]; cr != nil {
+	if cr := a.e.Config.Resources[addr.NoKey()]; cr != nil {
 		r.Dependencies = addrStrings(cr.DependsOn)
 	}
 	if old := a.st.Resource(addr.String()); old != nil && !fresh {
@@ -354,7 +355,7 @@ func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, sta
 }
 
 func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
-	cr := a.e.Config.Resources[ch.Addr]
+	cr := a.e.Config.Resources[ch.Addr.NoKey()]
 	rs := cr.Schema
 	prov, _ := a.e.Providers.ForType(ch.Addr.Type)
 	vals := a.snapshotVals()
@@ -419,7 +420,7 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 // waitSSH connects even when there is nothing to apply.
 func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH bool) bool {
 	addr := ch.Addr
-	cr := a.e.Config.Resources[addr]
+	cr := a.e.Config.Resources[addr.NoKey()]
 	vals := a.snapshotVals()
 	self := vals[addr]
 	ssh, layers, d := a.e.evalHost(addr, vals, self)
@@ -651,7 +652,7 @@ func (a *applier) recordLayerLocked(addr addrs.Resource, l providers.Layer) {
 		sr.Layers = append(sr.Layers, rec)
 	}
 	// Keep the recorded layers in configuration order.
-	if cr := a.e.Config.Resources[addr]; cr != nil {
+	if cr := a.e.Config.Resources[addr.NoKey()]; cr != nil {
 		pos := map[string]int{}
 		for i, cl := range cr.Layers {
 			pos[cl.Addr.Name] = i

@@ -25,6 +25,11 @@ type SSHTarget struct {
 	Timeout time.Duration
 	// Alias is the ~/.ssh/config Host alias mlops keeps for this host ("" = none).
 	Alias string
+	// AuthorizedKeys are the public keys the configuration lets in (the ssh
+	// block's authorized_keys). When PrivateKeyFile does not exist here, a
+	// key of the user's own (~/.ssh/id_ed25519, id_ecdsa, id_rsa) whose
+	// public key is among them is used instead.
+	AuthorizedKeys []string
 }
 
 // Layer is one evaluated layer block of a host.

@@ -115,7 +115,7 @@ func runSSH(d Deps, g globals, args []string) int {
 	}
 
 	target := providers.SSHTarget{Host: h.SSH.Host, Port: h.SSH.Port, User: h.SSH.User, PrivateKeyFile: h.SSH.PrivateKey,
-		HostKey: h.SSH.HostKey, Timeout: h.SSH.Timeout, Alias: h.SSH.Alias}
+		HostKey: h.SSH.HostKey, Timeout: h.SSH.Timeout, Alias: h.SSH.Alias, AuthorizedKeys: h.SSH.AuthorizedKeys}
 	conn, err := l.world.hosts.Dial(ctx, target, h.HostKey)
 	if err != nil {
 		summary := "Cannot connect to host over SSH"
@@ -169,8 +169,9 @@ func runSSH(d Deps, g globals, args []string) int {
 // findSSHHost picks the host named by alias or resource address.
 func findSSHHost(hosts []plan.HostSSH, name string) (plan.HostSSH, error) {
 	var known []string
+	canon := canonicalAddr(name)
 	for _, h := range hosts {
-		if h.SSH.Alias == name || h.Addr.String() == name {
+		if h.SSH.Alias == name || h.Addr.String() == canon {
 			return h, nil
 		}
 		if h.SSH.Alias != "" {

@@ -51,6 +51,11 @@ func (p *Provider) planKeyPair(req providers.PlanChangeRequest) providers.PlanCh
 	case isSet(cfg, "private_key_file"):
 		pk, err := p.readPublicKeyOfFile(getString(cfg, "private_key_file"))
 		switch {
+		case errors.Is(err, fs.ErrNotExist) && recordedFingerprint(prior) != "":
+			// Someone else's key: keep the key pair rather than flip it to
+			// a new key of ours (see keepOthersKey).
+			fp = cty.StringVal(recordedFingerprint(prior))
+			diags = append(diags, keepOthersKey(req.Addr.String(), getString(cfg, "private_key_file"), recordedFingerprint(prior)))
 		case errors.Is(err, fs.ErrNotExist):
 			// mlops generates the key at apply; its fingerprint is unknown until then.
 		case err != nil:

@@ -168,10 +168,19 @@ func TestKeyPairGeneratesKeyAndImportsOnlyThePublicHalf(t *testing.T) {
 	if len(p.RequiresReplace) != 1 || !p.RequiresReplace[0].Equals(cty.GetAttrPath("public_key_fingerprint")) {
 		t.Errorf("RequiresReplace = %v, want [public_key_fingerprint]", p.RequiresReplace)
 	}
-	// So does a deleted one (a new key will be generated).
+	// A missing one does not (issue 9): the key pair holds a teammate's
+	// key; no new key is generated and the plan says whose key it is.
 	os.Remove(path)
-	if p := w.plan(addr, state, cfgTags); len(p.RequiresReplace) != 1 {
-		t.Errorf("RequiresReplace with the key file gone = %v", p.RequiresReplace)
+	p = w.plan(addr, state, cfgTags)
+	if len(p.RequiresReplace) != 0 || p.Diagnostics.HasErrors() {
+		t.Errorf("RequiresReplace with the key file gone = %v, %v", p.RequiresReplace, p.Diagnostics)
+	}
+	if fp := getString(state, "public_key_fingerprint"); len(p.Diagnostics) != 1 || !strings.Contains(p.Diagnostics[0].Detail, fp) ||
+		!strings.Contains(p.Diagnostics[0].Detail, "authorized_keys") || getString(p.Planned, "public_key_fingerprint") != fp {
+		t.Errorf("plan with the key file gone: %v", p.Diagnostics)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("planning generated a key")
 	}
 
 	// Delete removes the key pair and leaves the local file alone.

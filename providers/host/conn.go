@@ -96,7 +96,7 @@ func (h *Hosts) Dial(ctx context.Context, target providers.SSHTarget, knownHostK
 	if err != nil {
 		return nil, err
 	}
-	if c.keys, err = h.loadKeyFile(target.PrivateKeyFile); err != nil {
+	if c.keys, err = h.loadKeyFile(h.ChooseKeyFile(target)); err != nil {
 		return nil, err
 	}
 	if err := c.connect(ctx); err != nil {

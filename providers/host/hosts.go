@@ -60,6 +60,9 @@ type Options struct {
 	// ReadFile and Stat read the private key file. Default: os.ReadFile, os.Stat.
 	ReadFile func(string) ([]byte, error)
 	Stat     func(string) (fs.FileInfo, error)
+	// Home is the user's home directory, where ChooseKeyFile looks for
+	// the user's own keys; "" looks nowhere.
+	Home string
 }
 
 // OptionsFromEnv returns default options configured from the environment:
@@ -68,6 +71,7 @@ func OptionsFromEnv(getenv func(string) string) Options {
 	return Options{
 		AgentSocket:  getenv("SSH_AUTH_SOCK"),
 		LoopbackOnly: getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1",
+		Home:         getenv("HOME"),
 	}
 }
 

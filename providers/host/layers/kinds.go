@@ -97,14 +97,14 @@ func (w *script) String() string { return w.b.String() }
 
 // kinds returns every layer kind by name, built anew.
 func kinds() map[string]kind {
-	return map[string]kind{
+	return withAuthorizedKeys(map[string]kind{
 		"apt":            aptKind(),
 		"anaconda":       anacondaKind(),
 		"docker":         dockerKind(),
 		"docker_compose": composeKind(),
 		"file":           fileKind(),
 		"shell":          shellKind(),
-	}
+	})
 }
 
 // sharedKinds are the kinds decode uses, built on first use and never

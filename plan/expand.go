@@ -1,0 +1,54 @@
+package plan
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/config"
+)
+
+// expand returns the instances of a configured resource block with count
+// or for_each, and true; false for any other address (a block without
+// either, or an instance already). Instances is nil when the count or
+// for_each cannot be evaluated; the problem is in diags.
+func (e *Engine) expand(addr addrs.Resource, vals config.Values, diags *hcl.Diagnostics) ([]addrs.Resource, bool) {
+	cr := e.Config.Resources[addr]
+	if addr.Key != addrs.NoKey || cr == nil || !cr.Expanded() {
+		return nil, false
+	}
+	insts, d := e.Config.Expand(addr, vals)
+	*diags = append(*diags, d...)
+	if d.HasErrors() {
+		return nil, true
+	}
+	if insts == nil {
+		insts = []addrs.Resource{}
+	}
+	return insts, true
+}
+
+// instanceDeps turns dependencies on resource blocks into dependencies on
+// their instances: a reference to aws_instance.box depends on every
+// aws_instance.box[KEY] the plan has. A dependency on a block without
+// count or for_each, or on a single instance, stays as it is.
+func instanceDeps(deps []addrs.Resource, byBlock map[addrs.Resource][]addrs.Resource) []addrs.Resource {
+	out := make([]addrs.Resource, 0, len(deps))
+	for _, d := range deps {
+		out = append(out, d)
+		if d.Key == addrs.NoKey {
+			out = append(out, byBlock[d]...)
+		}
+	}
+	return out
+}
+
+// instancesByBlock groups the keyed instances of the plan's changes by
+// resource block.
+func instancesByBlock(p *Plan) map[addrs.Resource][]addrs.Resource {
+	m := map[addrs.Resource][]addrs.Resource{}
+	for _, ch := range p.Changes {
+		if ch.Addr.Key != addrs.NoKey {
+			m[ch.Addr.NoKey()] = append(m[ch.Addr.NoKey()], ch.Addr)
+		}
+	}
+	return m
+}
