@@ -206,6 +206,8 @@ type jsonResourceChange struct {
 	Notes        []string        `json:"notes,omitempty"`
 	HostNote     string          `json:"host_note,omitempty"`
 	Layers       []jsonLayer     `json:"layers,omitempty"`
+	// IndexKey is the instance key of a resource with count or for_each.
+	IndexKey addrs.InstanceKey `json:"index_key,omitempty"`
 }
 
 type jsonLayer struct {
@@ -271,7 +273,7 @@ func PlanJSON(p *plan.Plan) any {
 			mode = "data"
 		}
 		jc := jsonResourceChange{Address: ch.Addr.String(), Mode: mode, Type: ch.Addr.Type, Name: ch.Addr.Name,
-			Action: ch.Action.Verb(), Reasons: ch.Reasons, Notes: ch.Notes, HostNote: ch.HostNote}
+			Action: ch.Action.Verb(), Reasons: ch.Reasons, Notes: ch.Notes, HostNote: ch.HostNote, IndexKey: ch.Addr.Key}
 		jc.Before, _ = knownJSON(ch.Before)
 		jc.After, jc.AfterUnknown = knownJSON(ch.After)
 		for _, p := range ch.ReplacePaths {
