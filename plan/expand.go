@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
@@ -51,4 +53,21 @@ func instancesByBlock(p *Plan) map[addrs.Resource][]addrs.Resource {
 		}
 	}
 	return m
+}
+
+// goneReason says why a recorded resource that the plan does not keep is
+// destroyed: its block was removed, or its key left count or for_each.
+func (e *Engine) goneReason(addr addrs.Resource) string {
+	cr := e.Config.Resources[addr.NoKey()]
+	switch {
+	case cr == nil:
+		return "it is no longer in the configuration"
+	case addr.Key == addrs.NoKey:
+		return "the resource now has count or for_each: its instances have keys"
+	case !cr.Expanded():
+		return "the resource no longer has count or for_each"
+	case addr.Key.IsInt():
+		return "its index is beyond count"
+	}
+	return fmt.Sprintf("its key %q is no longer in for_each", addr.Key.Str())
 }

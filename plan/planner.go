@@ -394,7 +394,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		}
 		rs, _ := resourceSchema(e.Schemas, addr)
 		p.Changes = append(p.Changes, &Change{Addr: addr, Action: Delete, Before: ref.Values[addr],
-			After: cty.NullVal(rs.ImpliedType()), Reasons: []string{"it is no longer in the configuration"},
+			After: cty.NullVal(rs.ImpliedType()), Reasons: []string{e.goneReason(addr)},
 			Dependencies: parseAddrs(r.Dependencies)})
 	}
 	sortChanges(p.Changes)

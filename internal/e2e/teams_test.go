@@ -235,6 +235,17 @@ func TestTeamBoxPerMemberSharedS3State(t *testing.T) {
 	}
 	a.checkUnlocked("after both applies")
 
+	// Bob's own apply (nothing to do) writes his aliases with his own key:
+	// plain ssh gets him in.
+	b.must(0, "apply", "-auto-approve")
+	if cfg := b.sshFile("mlops_config"); !strings.Contains(cfg, "Host zoomcamp-bob") ||
+		!strings.Contains(cfg, filepath.Join(b.home, ".ssh", "id_ed25519")) || strings.Contains(cfg, "razer.pem") {
+		t.Errorf("bob's mlops_config:\n%s", cfg)
+	}
+	if out, code := b.openSSH("zoomcamp-bob", "whoami"); code != 0 || strings.TrimSpace(out) != "ubuntu" {
+		t.Errorf("ssh zoomcamp-bob: exit %d: %s", code, out)
+	}
+
 	// Carol leaves: exactly her box is destroyed; her key leaves the others.
 	delete(members, "carol")
 	a.writeConfig(teamConfig(members))
@@ -254,11 +265,20 @@ func TestTeamBoxPerMemberSharedS3State(t *testing.T) {
 	}
 	a.must(0, "plan", "-detailed-exitcode")
 
-	// state rm takes a bracketed address too.
+	// state rm and import take a bracketed address too; import refuses a
+	// key the configuration does not declare (the next plan would destroy it).
+	id := a.remoteState().Resource(`aws_instance.box["bob"]`).ID
 	r = a.must(0, "state", "rm", `aws_instance.box["bob"]`)
 	contains(t, r, `Removed aws_instance.box["bob"] from the state`)
 	if a.remoteState().Resource(`aws_instance.box["bob"]`) != nil {
 		t.Errorf("state rm left bob's box in the state")
+	}
+	r = a.must(1, "import", `aws_instance.box["carol"]`, id)
+	contains(t, r, "not one of the instances the configuration declares")
+	a.must(1, "import", "aws_instance.box", id)
+	a.must(0, "import", `aws_instance.box["bob"]`, id)
+	if rs := a.remoteState().Resource(`aws_instance.box["bob"]`); rs == nil || rs.ID != id || rs.Key.Str() != "bob" {
+		t.Errorf("imported bob's box: %+v", rs)
 	}
 }
 

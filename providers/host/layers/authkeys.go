@@ -86,16 +86,20 @@ func (s *authKeysSpec) probe(w *script) {
 	w.line(`  __mlops_fact exists 1`)
 	w.line(`  sum=$(sed -n '`, authKeysRange, `p' "$f" | sha256sum)`)
 	w.line(`  __mlops_fact sum "${sum%% *}"`)
+	w.line(`  __mlops_fact keys "$(sed -n '`, authKeysRange, `p' "$f" | grep -cv '^#')"`)
 	w.line(`fi`)
 }
 
 func (s *authKeysSpec) status(f facts) status {
-	st := status{present: f.flag("exists") && f["sum"] == s.sum()}
+	have := f["keys"]
+	st := status{present: f.flag("exists") && have != "" && have != "0"}
 	switch {
 	case !f.flag("exists"):
 		st.reasons = append(st.reasons, authKeysFile+" missing")
+	case f["sum"] != s.sum() && st.present:
+		st.reasons = append(st.reasons, fmt.Sprintf("mlops' block differs: %s keys -> %d", have, len(s.keys)))
 	case f["sum"] != s.sum():
-		st.reasons = append(st.reasons, fmt.Sprintf("mlops' block differs (%d keys wanted)", len(s.keys)))
+		st.reasons = append(st.reasons, fmt.Sprintf("no block of mlops' in %s", authKeysFile))
 	}
 	st.satisfied = len(st.reasons) == 0
 	return st
