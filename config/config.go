@@ -108,6 +108,8 @@ type Resource struct {
 	dependsOn []dependsOnRef
 	forEach   *hcl.Attribute // for_each = ..., nil when absent
 	count     *hcl.Attribute // count = ..., nil when absent
+	// repDeps are the resources that count or for_each refer to.
+	repDeps map[addrs.Resource]bool
 }
 
 // SSH is an ssh block inside a resource; it may refer to self.

@@ -250,10 +250,63 @@ func (l *loader) checkRepetition(s *scope, r *Resource) {
 	if a == nil {
 		a = r.count
 	}
-	if !e.unknown || (!l.opts.AllowUnsetVariables && !refersToResources(a.Expr)) {
+	switch {
+	case !e.unknown || (!l.opts.AllowUnsetVariables && !refersToResources(a.Expr)):
 		l.diags = append(l.diags, e.diags...)
+	case !l.opts.AllowUnsetVariables || !l.mayUseUnsetVariables(a.Expr):
+		// Known only from resources: evaluate it as the plan will, with
+		// their configured attributes known and the computed ones not.
+		if vals, ok := l.plannedGuess(r.repDeps); ok {
+			if e := l.c.newScope(vals).expand(r); e.unknown {
+				l.diags = append(l.diags, e.diags...)
+			}
+		}
 	}
 	s.instance(r, addrs.NoKey)
+}
+
+// mayUseUnsetVariables reports whether an expression may depend on a
+// variable without value (validate leaves those unknown): directly, or
+// through a local.
+func (l *loader) mayUseUnsetVariables(e hcl.Expression) bool {
+	for _, t := range e.Variables() {
+		switch t.RootName() {
+		case "local":
+			return true
+		case "var":
+			if name, _, ok := step(t, 1); ok && l.c.Variables[name] != nil && l.c.Variables[name].Value == cty.NilVal {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// plannedGuess returns the values that the resources deps will have when
+// planned for creation: their configuration, with every attribute the
+// provider sets unknown. ok is false when that cannot be known before the
+// plan: a data source (read at plan time), a resource with count or
+// for_each, or one that does not evaluate.
+func (l *loader) plannedGuess(deps map[addrs.Resource]bool) (Values, bool) {
+	vals := Values{}
+	for addr := range deps {
+		r := l.c.Resources[addr]
+		if r == nil || addr.Mode != addrs.Managed || r.Expanded() {
+			return nil, false
+		}
+		v, diags := l.c.EvalResource(addr, nil)
+		if diags.HasErrors() || v.IsNull() || !v.Type().IsObjectType() {
+			return nil, false
+		}
+		attrs := v.AsValueMap()
+		for name, a := range r.Schema.Attributes {
+			if a.Computed && (!a.Optional || attrs[name].IsNull()) {
+				attrs[name] = cty.UnknownVal(attrs[name].Type())
+			}
+		}
+		vals[addr] = cty.ObjectVal(attrs)
+	}
+	return vals, true
 }
 
 // refersToResources reports whether an expression refers to anything

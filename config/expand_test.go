@@ -163,7 +163,16 @@ resource "aws_instance" "b" {
   for_each = toset([aws_key_pair.k.id])
   ami      = "x"
 }`,
-			want: nil, // reported by Expand at plan time, see below
+			want: []string{"main.hcl:3: Invalid for_each argument"},
+		},
+		{
+			name: "for_each over configured attributes of a resource",
+			src: `resource "aws_key_pair" "k" { name = "k" }
+resource "aws_instance" "b" {
+  for_each = toset([aws_key_pair.k.name])
+  ami      = "x"
+}`,
+			want: nil, // known when planned; Expand at plan time checks it, see below
 		},
 		{
 			name: "instance key missing",
@@ -191,7 +200,7 @@ output "ip" { value = aws_instance.b.public_ip }`,
 			}
 			if tt.want == nil {
 				_, diags := c.Expand(managed("aws_instance", "b"), nil)
-				if got := diagLines(diags); len(got) != 1 || got[0] != "main.hcl:3: Invalid for_each argument" {
+				if got := diagLines(diags); len(got) != 1 || got[0] != "main.hcl:3: Invalid for_each argument" { // unknown without values
 					t.Errorf("Expand: %v", got)
 				}
 			}

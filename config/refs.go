@@ -67,8 +67,12 @@ func (l *loader) checkReferences() {
 		deps := map[addrs.Resource]bool{}
 		for _, a := range []*hcl.Attribute{r.forEach, r.count} {
 			if a != nil {
+				r.repDeps = map[addrs.Resource]bool{}
 				for _, ref := range rc.refs(a.Expr, refScope{}) {
-					rc.addDeps(deps, ref, r, a.Expr)
+					rc.addDeps(r.repDeps, ref, r, a.Expr)
+				}
+				for d := range r.repDeps {
+					deps[d] = true
 				}
 			}
 		}

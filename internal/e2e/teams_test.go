@@ -301,3 +301,41 @@ func fingerprintOf(t *testing.T, line string) string {
 	}
 	return ssh.FingerprintSHA256(pk)
 }
+
+// TestForEachMistakesBeforeAnyAPICall: bad uses of for_each and count are
+// reported with file and line by validate and by plan, which reaches no
+// endpoint (the one given does not answer).
+func TestForEachMistakesBeforeAnyAPICall(t *testing.T) {
+	s := newStack(t, map[string]string{"main.hcl": `
+provider "aws" { region = "eu-west-1" }
+resource "aws_key_pair" "k" { name = "k", private_key_file = "~/.ssh/k.pem" }
+resource "aws_instance" "b" {
+  for_each      = toset([aws_key_pair.k.key_pair_id])
+  ami           = "ami-0a1b2c3d4e5f60718"
+  instance_type = "t3.micro"
+}
+resource "aws_instance" "dup" {
+  for_each      = ["alice", "bob", "alice"]
+  ami           = "ami-0a1b2c3d4e5f60718"
+  instance_type = "t3.micro"
+}
+resource "aws_instance" "both" {
+  for_each      = toset(["a"])
+  count         = 1
+  ami           = "ami-${count.index}"
+  instance_type = each.key
+}
+`})
+	for _, args := range [][]string{{"validate"}, {"plan"}} {
+		r := s.runEnv([]string{"AWS_ENDPOINT_URL=http://127.0.0.1:1"}, args...)
+		if r.code != 1 {
+			t.Fatalf("%v: %s", args, r)
+		}
+		containsFlat(t, r, "Invalid for_each argument", "on main.hcl:5:", "known only after apply",
+			"on main.hcl:10:", `"alice" more than once`,
+			"on main.hcl:16:", `Invalid combination of "count" and "for_each"`)
+		if strings.Contains(r.stderr+r.stdout, "127.0.0.1:1") {
+			t.Errorf("%v reached the endpoint: %s", args, r)
+		}
+	}
+}
