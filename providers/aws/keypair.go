@@ -72,6 +72,7 @@ func (p *Provider) planKeyPair(req providers.PlanChangeRequest) providers.PlanCh
 		"fingerprint":            cty.UnknownVal(cty.String),
 		"public_key_fingerprint": fp,
 		"tags":                   plannedTags(prior, cfg),
+		"public_key_openssh":     p.plannedPublicKey(cfg, prior, fp),
 	})
 	if prior.IsNull() {
 		return providers.PlanChangeResponse{Planned: planned, Diagnostics: diags}
@@ -201,6 +202,7 @@ func (p *Provider) createKeyPair(ctx context.Context, c *ec2.Client, req provide
 		"key_pair_id":            cty.StringVal(deref(out.KeyPairId)),
 		"fingerprint":            cty.StringVal(deref(out.KeyFingerprint)),
 		"public_key_fingerprint": cty.StringVal(fp),
+		"public_key_openssh":     cty.StringVal(publicKeyLine(pub)),
 	})
 	if req.Created != nil {
 		req.Created(state)
@@ -387,6 +389,7 @@ func keyPairState(kp types.KeyPairInfo, prior cty.Value) cty.Value {
 		"key_pair_id":            cty.StringVal(deref(kp.KeyPairId)),
 		"fingerprint":            cty.StringVal(deref(kp.KeyFingerprint)),
 		"public_key_fingerprint": fp,
+		"public_key_openssh":     remotePublicKey(kp, prior),
 	})
 }
 

@@ -1,7 +1,11 @@
 package aws
 
 import (
+	"strings"
+
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -36,4 +40,44 @@ func keepOthersKey(addr, file, fingerprint string) *hcl.Diagnostic {
 			"mlops keeps the key pair as it is instead of replacing it with a new key. To log in to the hosts with your own key, "+
 			"have your public key added to authorized_keys in the ssh block (mlops then uses ~/.ssh/id_ed25519, id_ecdsa or id_rsa, "+
 			"whichever is authorized), or set private_key_file to your copy of that private key.", fingerprint, file)}
+}
+
+// publicKeyLine is a public key in authorized_keys format without comment,
+// the form public_key_openssh holds whatever the source.
+func publicKeyLine(pk ssh.PublicKey) string {
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
+}
+
+// plannedPublicKey is the planned public_key_openssh: that of public_key
+// or of the private key file, the recorded one when the key pair is kept
+// (fp equals the recorded fingerprint), unknown when a key is generated.
+func (p *Provider) plannedPublicKey(cfg, prior cty.Value, fp cty.Value) cty.Value {
+	if !fp.IsKnown() {
+		return cty.UnknownVal(cty.String)
+	}
+	if isSet(cfg, "public_key") {
+		if pk, err := parsePublicKey(getString(cfg, "public_key")); err == nil {
+			return cty.StringVal(publicKeyLine(pk))
+		}
+	}
+	if isSet(cfg, "private_key_file") {
+		if pk, err := p.readPublicKeyOfFile(getString(cfg, "private_key_file")); err == nil {
+			return cty.StringVal(publicKeyLine(pk))
+		}
+	}
+	if fp.IsNull() || recordedFingerprint(prior) != fp.AsString() {
+		return cty.UnknownVal(cty.String)
+	}
+	return conformTo(getAttr(prior, "public_key_openssh"), cty.String)
+}
+
+// remotePublicKey is public_key_openssh as EC2 describes the key pair, or
+// the recorded one when EC2 does not return the public key.
+func remotePublicKey(kp types.KeyPairInfo, prior cty.Value) cty.Value {
+	if kp.PublicKey != nil {
+		if pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(*kp.PublicKey)); err == nil {
+			return cty.StringVal(publicKeyLine(pk))
+		}
+	}
+	return conformTo(getAttr(prior, "public_key_openssh"), cty.String)
 }
