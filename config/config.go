@@ -51,7 +51,9 @@ type Config struct {
 	// Backend is the mlops { backend "TYPE" { ... } } block; nil means local state.
 	Backend *Backend
 
-	eval *evaluator
+	eval  *evaluator
+	reads *fileReads
+	sens  *sensitivity
 }
 
 // Variable is a variable block with its resolved value.
@@ -65,6 +67,9 @@ type Variable struct {
 	DeclRange hcl.Range
 	// Sensitive comes from sensitive = true: the value is never rendered.
 	Sensitive bool
+	// Source says where Value came from: SourceDefault, SourceEnv,
+	// SourceFlag, or SourceVarFile followed by the file's path; "" when unset.
+	Source string
 
 	defaults *typeexpr.Defaults // optional-attribute defaults of the type
 	typed    bool               // a type was declared (even "any")
@@ -162,6 +167,10 @@ type SSHSettings struct {
 	HostKey    string        // pinned key, "" = pin at first contact
 	Timeout    time.Duration // default 5m
 	Alias      string
+	// StrictHostKey refuses a host whose key is pinned nowhere (host_key,
+	// state, ~/.ssh/known_hosts for host resources) instead of trusting it
+	// at first contact.
+	StrictHostKey bool
 	// AuthorizedKeys are the public keys of authorized_keys: the people
 	// let in besides the key the machine was launched with.
 	AuthorizedKeys []string
@@ -176,4 +185,6 @@ type LayerValue struct {
 	Kind      string
 	Config    cty.Value // conforms to the kind's schema; may contain unknowns
 	DeclRange hcl.Range
+	// Sensitive: some setting derives from a sensitive variable.
+	Sensitive bool
 }

@@ -203,6 +203,12 @@ func attrValue(name string, a *schema.Attribute, attr *hcl.Attribute, ctx *hcl.E
 	if diags.HasErrors() {
 		return cty.UnknownVal(a.Type), diags
 	}
+	// A value derived from a sensitive variable is checked unmarked and
+	// marked again as a whole; its problems are reported without it.
+	marked := isSensitive(v)
+	if marked {
+		v, _ = v.UnmarkDeep()
+	}
 	cv, err := convert.Convert(v, a.Type)
 	if err != nil {
 		return cty.UnknownVal(a.Type), append(diags, errorf(rng.Ptr(), "Incorrect attribute value type",
@@ -213,10 +219,16 @@ func attrValue(name string, a *schema.Attribute, attr *hcl.Attribute, ctx *hcl.E
 			"The argument %q is required, but its value is null.", name))
 	}
 	if a.Validate != nil && cv.IsWhollyKnown() && !cv.IsNull() {
-		if err := a.Validate(cv); err != nil {
+		if err := a.Validate(cv); err != nil && marked {
+			diags = append(diags, errorf(rng.Ptr(), "Invalid attribute value",
+				"Invalid value for %q: the value (sensitive, not shown) does not pass its check.", name))
+		} else if err != nil {
 			diags = append(diags, errorf(rng.Ptr(), "Invalid attribute value",
 				"Invalid value for %q: %s.", name, conversionError(err)))
 		}
+	}
+	if marked {
+		cv = cv.Mark(sensitive)
 	}
 	return cv, diags
 }

@@ -63,9 +63,12 @@ func (s *scope) context(travs []hcl.Traversal, self cty.Value) *hcl.EvalContext 
 	if s.vars == cty.NilVal {
 		vars := map[string]cty.Value{}
 		for name, v := range s.c.Variables {
-			if v.Value == cty.NilVal {
+			switch {
+			case v.Value == cty.NilVal:
 				vars[name] = cty.DynamicVal
-			} else {
+			case v.Sensitive:
+				vars[name] = v.Value.Mark(sensitive)
+			default:
 				vars[name] = v.Value
 			}
 		}
@@ -135,6 +138,7 @@ func (s *scope) resourceValues(travs []hcl.Traversal) map[string]cty.Value {
 		if !ok || v == cty.NilVal {
 			v = cty.UnknownVal(r.Schema.ImpliedType())
 		}
+		v = s.c.markResource(addr, v)
 		if m[addr.Type] == nil {
 			m[addr.Type] = map[string]cty.Value{}
 		}
@@ -222,6 +226,7 @@ func (c *Config) EvalProvider(name string) (cty.Value, hcl.Diagnostics) {
 		return v, diags
 	}
 	v, diags := s.body(p.content, p.Schema.ImpliedType(), cty.NilVal)
+	v, _ = v.UnmarkDeep()
 	return v, s.withLocals(diags)
 }
 
@@ -237,7 +242,7 @@ func (c *Config) EvalResource(addr addrs.Resource, vals Values) (cty.Value, hcl.
 	s := c.newScope(vals)
 	s.instance(r, addr.Key)
 	v, diags := s.body(r.content, r.Schema.ImpliedType(), cty.NilVal)
-	return v, s.withLocals(diags)
+	return c.unmarkResource(addr, v), s.withLocals(diags)
 }
 
 // EvalSSH evaluates the ssh block of a resource; self is the resource's own
@@ -276,6 +281,10 @@ func (c *Config) EvalOutputs(vals Values) (map[string]cty.Value, hcl.Diagnostics
 	for _, name := range c.eval.outputOrder {
 		v, d := s.expr(c.Outputs[name].expr)
 		diags = append(diags, d...)
+		if dg := checkOutputSensitivity(c.Outputs[name], v); dg != nil {
+			diags = append(diags, dg)
+		}
+		v, _ = v.UnmarkDeep()
 		out[name] = v
 	}
 	return out, s.withLocals(diags)
@@ -299,7 +308,12 @@ func (s *scope) layers(r *Resource, self cty.Value) ([]LayerValue, hcl.Diagnosti
 	for _, ly := range r.Layers {
 		v, d := s.body(ly.content, ly.Schema.ImpliedType(), self)
 		diags = append(diags, d...)
-		out = append(out, LayerValue{Addr: ly.Addr, Kind: ly.Kind, Config: v, DeclRange: ly.DeclRange})
+		marked := isSensitive(v)
+		v, _ = v.UnmarkDeep()
+		if s.c.sens != nil {
+			s.c.sens.setLayer(ly.Addr.String(), marked)
+		}
+		out = append(out, LayerValue{Addr: ly.Addr, Kind: ly.Kind, Config: v, DeclRange: ly.DeclRange, Sensitive: marked})
 	}
 	return out, diags
 }
@@ -363,6 +377,9 @@ func (s *scope) ssh(r *Resource, self cty.Value) (SSHSettings, hcl.Diagnostics) 
 			set.Known = false
 			return cty.NilVal, a, false
 		}
+		// SSH settings are plain Go values; a sensitive one stays out of
+		// the views because they show no SSH setting but the address.
+		v, _ = v.UnmarkDeep()
 		v, err := convert.Convert(v, ty)
 		if err != nil {
 			diags = append(diags, errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",
@@ -409,6 +426,9 @@ func (s *scope) ssh(r *Resource, self cty.Value) (SSHSettings, hcl.Diagnostics) 
 			set.Port = int(port)
 		}
 	}
+	if v, _, ok := value("strict_host_key", cty.Bool); ok {
+		set.StrictHostKey = v.True()
+	}
 	if v, a, ok := value("timeout", cty.String); ok {
 		d, err := time.ParseDuration(v.AsString())
 		if err != nil || d <= 0 {
@@ -439,7 +459,8 @@ func (l *loader) evaluateAll() {
 	for _, addr := range c.eval.resourceOrder {
 		r := c.Resources[addr]
 		l.checkRepetition(s, r)
-		_, d := s.body(r.content, r.Schema.ImpliedType(), cty.NilVal)
+		v, d := s.body(r.content, r.Schema.ImpliedType(), cty.NilVal)
+		c.unmarkResource(addr, v)
 		l.diags = append(l.diags, d...)
 		self := cty.UnknownVal(r.Schema.ImpliedType())
 		if r.SSH != nil {
@@ -450,9 +471,20 @@ func (l *loader) evaluateAll() {
 		l.diags = append(l.diags, d...)
 		s.each, s.count = cty.NilVal, cty.NilVal
 	}
+	outScope := s
+	if c.propagateSensitivity() {
+		outScope = c.newScope(nil)
+	}
 	for _, name := range c.eval.outputOrder {
 		_, d := s.expr(c.Outputs[name].expr)
 		l.diags = append(l.diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		v, _ := outScope.expr(c.Outputs[name].expr)
+		if dg := checkOutputSensitivity(c.Outputs[name], v); dg != nil {
+			l.diags = append(l.diags, dg)
+		}
 	}
 	if c.Backend != nil {
 		for _, name := range sortedKeys(l.backendAttrs) {
@@ -462,6 +494,7 @@ func (l *loader) evaluateAll() {
 			if d.HasErrors() || c.eval.skip[a.Expr] {
 				continue
 			}
+			v, _ = v.UnmarkDeep()
 			cv, err := convert.Convert(v, cty.String)
 			if err != nil {
 				l.errorf(a.Expr.Range().Ptr(), "Incorrect attribute value type",

@@ -16,7 +16,7 @@ import (
 // touch the file system resolve relative paths against dir and expand a
 // leading ~ to home. None of them interprets the contents it reads: a file's
 // text is data, never a template.
-func functions(dir, home string) map[string]function.Function {
+func functions(dir, home string, record func(path string, src []byte)) map[string]function.Function {
 	fs := map[string]function.Function{
 		"abs":             stdlib.AbsoluteFunc,
 		"ceil":            stdlib.CeilFunc,
@@ -99,7 +99,7 @@ func functions(dir, home string) map[string]function.Function {
 			}
 			return p
 		}),
-		"file":       fileFunc(dir, home),
+		"file":       fileFunc(dir, home, record),
 		"fileexists": fileExistsFunc(dir, home),
 	}
 	return fs
@@ -174,7 +174,7 @@ func resolvePath(p, dir, home string) string {
 	return p
 }
 
-func fileFunc(dir, home string) function.Function {
+func fileFunc(dir, home string, record func(path string, src []byte)) function.Function {
 	return function.New(&function.Spec{
 		Params:       []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:         function.StaticReturnType(cty.String),
@@ -187,6 +187,9 @@ func fileFunc(dir, home string) function.Function {
 			}
 			if !utf8.Valid(src) {
 				return cty.NilVal, function.NewArgErrorf(0, "%s is not valid UTF-8 text", p)
+			}
+			if record != nil {
+				record(p, src)
 			}
 			return cty.StringVal(string(src)), nil
 		},

@@ -14,6 +14,41 @@ func FuzzLoad(f *testing.F) {
   ssh { host = self.id }
   layer "apt" { packages = [for p in ["a"] : upper(p)] }
 }`))
+	// Sensitive values through every kind of block: marks must never reach
+	// code that reads a value (AsString panics on a marked value).
+	f.Add([]byte(`variable "s" {
+  sensitive = true
+  default   = "x"
+}
+locals { l = { a = var.s } }
+resource "host" "h" {
+  ssh {
+    host = var.s
+    port = length(var.s) + 21
+  }
+  layer "file" {
+    destination = "/tmp/${var.s}"
+    content     = local.l.a
+  }
+  layer "apt" { packages = [var.s] }
+}
+resource "aws_security_group" "g" {
+  name = var.s
+  ingress {
+    port        = 22
+    cidr_blocks = [var.s == "" ? "10.0.0.0/8" : "0.0.0.0/0"]
+  }
+}
+output "o" {
+  value     = var.s
+  sensitive = true
+}
+mlops {
+  backend "s3" {
+    bucket = var.s
+    key    = "k"
+  }
+}`))
 	opts := testOpts()
 	opts.AllowUnsetVariables = true
 	f.Fuzz(func(t *testing.T, src []byte) {

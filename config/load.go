@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -33,7 +34,8 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 	files := map[string][]byte{}
 	for _, e := range entries {
 		n := e.Name()
-		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || strings.HasPrefix(n, ".") {
+		// The lock file is data mlops writes, not configuration.
+		if e.IsDir() || !strings.HasSuffix(n, ".hcl") || strings.HasPrefix(n, ".") || n == lockfile.FileName {
 			continue
 		}
 		path := filepath.Join(dir, n)
@@ -77,8 +79,11 @@ func newConfig(dir string, opts LoadOptions) *Config {
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
+	reads := &fileReads{}
 	return &Config{
 		Dir:       dir,
+		reads:     reads,
+		sens:      &sensitivity{},
 		Sources:   map[string][]byte{},
 		Files:     map[string]*hcl.File{},
 		Variables: map[string]*Variable{},
@@ -89,7 +94,7 @@ func newConfig(dir string, opts LoadOptions) *Config {
 		eval: &evaluator{
 			schemas: opts.Schemas,
 			home:    home,
-			funcs:   functions(dir, home),
+			funcs:   functions(dir, home, reads.record),
 			skip:    map[hcl.Expression]bool{},
 		},
 	}
@@ -305,6 +310,7 @@ var (
 			{Name: "host_key"},
 			{Name: "timeout"},
 			{Name: "alias"},
+			{Name: "strict_host_key"},
 			{Name: "authorized_keys"},
 		},
 	}
@@ -578,6 +584,8 @@ func (l *loader) decodeMlops(b *hcl.Block) {
 // -var arguments.
 func (l *loader) resolveVariables() {
 	set := map[string]cty.Value{}
+	// source records where each value in set came from, for saved plans.
+	source := map[string]string{}
 
 	for _, kv := range l.opts.Env {
 		k, raw, _ := strings.Cut(kv, "=")
@@ -587,12 +595,12 @@ func (l *loader) resolveVariables() {
 			continue // the environment may hold values for other configurations
 		}
 		if val, ok := l.rawVariableValue(v, raw, "environment variable "+k); ok {
-			set[name] = val
+			set[name], source[name] = val, SourceEnv
 		}
 	}
 
 	for _, path := range l.opts.VarFiles {
-		l.readVarFile(path, set)
+		l.readVarFile(path, set, source)
 	}
 
 	for _, arg := range l.opts.Vars {
@@ -610,7 +618,7 @@ func (l *loader) resolveVariables() {
 			continue
 		}
 		if val, ok := l.rawVariableValue(v, raw, fmt.Sprintf("-var %q", arg)); ok {
-			set[name] = val
+			set[name], source[name] = val, SourceFlag
 		}
 	}
 
@@ -618,9 +626,9 @@ func (l *loader) resolveVariables() {
 		v := l.c.Variables[name]
 		switch val, ok := set[name]; {
 		case ok:
-			v.Value = val
+			v.Value, v.Source = val, source[name]
 		case v.Default != cty.NilVal:
-			v.Value = v.Default
+			v.Value, v.Source = v.Default, SourceDefault
 		case l.opts.AllowUnsetVariables:
 			v.Value = cty.UnknownVal(v.Type)
 		default:
@@ -661,7 +669,7 @@ func (l *loader) rawVariableValue(v *Variable, raw, source string) (cty.Value, b
 	return cv, true
 }
 
-func (l *loader) readVarFile(path string, set map[string]cty.Value) {
+func (l *loader) readVarFile(path string, set map[string]cty.Value, source map[string]string) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		l.errorf(nil, "Cannot read variables file", "Reading -var-file %s failed: %s.", path, unwrapPathErr(err))
@@ -704,6 +712,6 @@ func (l *loader) readVarFile(path string, set map[string]cty.Value) {
 				"The value in %s is not valid for variable %q of type %s: %s.", path, a.Name, typeexpr.TypeString(v.Type), conversionError(err))
 			continue
 		}
-		set[a.Name] = cv
+		set[a.Name], source[a.Name] = cv, SourceVarFile+path
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/mlops-dev/mlops/state"
@@ -27,6 +28,10 @@ type ApplyOptions struct {
 	Now func() time.Time
 	// TickInterval is how often StillApplying fires (default 10s).
 	TickInterval time.Duration
+	// Lock, when not nil, is updated with what this apply resolves and
+	// installs (see commitLockData and recordLockFactsLocked); the caller
+	// writes it afterwards, also after a partial failure.
+	Lock *lockfile.Lock
 }
 
 // applier is the state of one apply walk.
@@ -39,6 +44,8 @@ type applier struct {
 	st    *state.State
 	vals  config.Values
 	diags hcl.Diagnostics
+	// dataUsed holds the value each data source had in this apply.
+	dataUsed map[addrs.Resource]cty.Value
 }
 
 // node is one unit of work in the apply graph.
@@ -69,7 +76,10 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 	if opts.TickInterval <= 0 {
 		opts.TickInterval = 10 * time.Second
 	}
-	a := &applier{e: e, opts: opts, plan: p, st: st, vals: config.Values{}}
+	a := &applier{e: e, opts: opts, plan: p, st: st, vals: config.Values{}, dataUsed: map[addrs.Resource]cty.Value{}}
+	// A state written before layer records held digests loses the
+	// verbatim contents and commands with this apply's first write.
+	scrubLayerRecords(e.Schemas, st)
 	// Start from what is recorded; values of gone resources are dropped.
 	for _, r := range st.Resources {
 		addr, err := stateAddr(r)
@@ -95,7 +105,7 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 			return hcl.Diagnostics{errDiag("Failed to save state", "the new state must be stored before anything is created: "+err.Error())}
 		}
 	}
-	nodes := a.buildGraph()
+	nodes, applyN := a.buildGraph()
 	sem := make(chan struct{}, e.parallelism())
 	var wg sync.WaitGroup
 	for _, n := range nodes {
@@ -122,6 +132,7 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 		}()
 	}
 	wg.Wait()
+	a.commitLockData(applyN)
 	if stop.Err() != nil {
 		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
 	}
@@ -167,7 +178,7 @@ func (a *applier) persistLocked() {
 // buildGraph turns the plan into nodes with dependencies:
 // creates and updates after their dependencies; deletes before the deletes
 // of what they depend on; a replacement's create after its delete.
-func (a *applier) buildGraph() []*node {
+func (a *applier) buildGraph() ([]*node, map[addrs.Resource]*node) {
 	p := a.plan
 	applyN := map[addrs.Resource]*node{}
 	deleteN := map[addrs.Resource]*node{}
@@ -238,7 +249,7 @@ func (a *applier) buildGraph() []*node {
 			}
 		}
 	}
-	return all
+	return all, applyN
 }
 
 // schemaOf returns the schema of addr (it was checked during planning).
@@ -269,9 +280,16 @@ func (a *applier) readData(ctx context.Context, cr *config.Resource) bool {
 		a.addDiag(withSubject(resp.Diagnostics, cr.DeclRange)...)
 		return false
 	}
+	// The value the plan used: the locked one while it fits.
+	a.mu.Lock()
+	recorded := a.vals[cr.Addr]
+	a.mu.Unlock()
+	v, _, _ := a.e.lockedData(cr.Addr, cr.Schema, resp.State, recorded)
+	resp.State = v
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.vals[cr.Addr] = resp.State
+	a.dataUsed[cr.Addr] = resp.State
 	raw, err := encodeValue(resp.State)
 	if err == nil {
 		a.st.SetResource(&state.Resource{Address: cr.Addr.String(), Mode: "data", Type: cr.Addr.Type, Name: cr.Addr.Name,
@@ -318,7 +336,7 @@ func (a *applier) deleteResource(ctx context.Context, ch *Change) bool {
 	id := idOf(ch.Before, rs)
 	return a.track(ch.Addr, Delete, id, func() (string, hcl.Diagnostics) {
 		resp := prov.ApplyChange(ctx, providers.ApplyChangeRequest{Addr: ch.Addr, Prior: ch.Before,
-			Planned: cty.NullVal(rs.ImpliedType()), Config: cty.NullVal(rs.ImpliedType()),
+			Planned: cty.NullVal(rs.ImpliedType()), Config: cty.NullVal(rs.ImpliedType()), Replacing: ch.Action == Replace,
 			Progress: func(msg string) { a.e.hooks().Progress(ch.Addr, msg) }})
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -344,6 +362,7 @@ func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, sta
 		ID: idOf(v, rs), Attributes: raw, Status: status}
 	if cr := a.e.Config.Resources[addr.NoKey()]; cr != nil {
 		r.Dependencies = addrStrings(cr.DependsOn)
+		r.Sensitive = a.e.Config.SensitiveAttributes(addr)
 	}
 	if old := a.st.Resource(addr.String()); old != nil && !fresh {
 		r.HostKey = old.HostKey
@@ -424,6 +443,9 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	vals := a.snapshotVals()
 	self := vals[addr]
 	ssh, layers, d := a.e.evalHost(addr, vals, self)
+	if !d.HasErrors() {
+		layers, d = a.e.withHostSteps(addr, self, layers)
+	}
 	if d.HasErrors() {
 		a.addDiag(d...)
 		return false
@@ -477,12 +499,14 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	} else {
 		h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
 	}
-	sess, d := a.e.Hosts.Open(ctx, sshTarget(ssh), knownKey)
+	target := a.e.hostTarget(addr, ssh)
+	sess, d := a.e.Hosts.Open(ctx, target, knownKey)
 	if d.HasErrors() {
 		a.addDiag(withSubject(prefixDiags(d, addr.String()), cr.DeclRange)...)
 		return false
 	}
 	defer sess.Close()
+	a.e.sawHostKey(addr, target, knownKey, sess.HostKey())
 	a.mu.Lock()
 	if sr := a.st.Resource(addr.String()); sr != nil && sr.HostKey != sess.HostKey() {
 		sr.HostKey = sess.HostKey()
@@ -553,12 +577,13 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	if len(toApply) > 0 {
 		begin(toApply[0].Addr, actionOf(toApply[0].Addr))
 	}
+	out := &layerOutputFilter{e: a.e, h: h}
 	resp := sess.Converge(ctx, providers.ConvergeRequest{
 		Layers: toApply,
 		Remove: remove,
 		Output: func(l addrs.Layer, line string) {
 			begin(l, actionOf(l))
-			h.LayerOutput(l, line)
+			out.line(l, line)
 		},
 		Done: func(l addrs.Layer) {
 			begin(l, actionOf(l))
@@ -574,6 +599,11 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 					begin(toApply[i+1].Addr, actionOf(toApply[i+1].Addr))
 				}
 			}
+		},
+		Locked: func(l addrs.Layer, f providers.LockFacts) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.recordLockFactsLocked(l, f)
 		},
 		Removed: func(l addrs.Layer) {
 			begin(l, Delete)
@@ -595,6 +625,7 @@ func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH b
 	})
 	if resp.Failed != nil {
 		finish(*resp.Failed)
+		suppressSensitiveFailure(a.e, *resp.Failed, resp.Diagnostics)
 		h.LayerDone(*resp.Failed, actionOf(*resp.Failed), elapsed(*resp.Failed), resp.Diagnostics)
 	}
 	if resp.Diagnostics.HasErrors() {
@@ -636,7 +667,8 @@ func (a *applier) recordLayerLocked(addr addrs.Resource, l providers.Layer) {
 	}
 	var raw json.RawMessage
 	if l.Config != cty.NilVal && l.Config.IsWhollyKnown() {
-		if b, err := ctyjson.Marshal(l.Config, l.Config.Type()); err == nil {
+		cfg := recordedLayerConfig(a.e.Schemas.Layers[l.Kind], l.Config)
+		if b, err := ctyjson.Marshal(cfg, cfg.Type()); err == nil {
 			raw = b
 		}
 	}

@@ -26,7 +26,7 @@ type fakeProvider struct {
 	objects map[string]cty.Value
 	nextID  int
 	calls   []string
-	failOn  map[string]bool // "create NAME" fails
+	failOn  map[string]bool // "create NAME" or "update NAME" fails
 }
 
 var thingSchema = &schema.Resource{
@@ -119,6 +119,9 @@ func (f *fakeProvider) ApplyChange(_ context.Context, req providers.ApplyChangeR
 		return providers.ApplyChangeResponse{NewState: v}
 	default:
 		f.calls = append(f.calls, "update "+req.Config.GetAttr("name").AsString())
+		if f.failOn["update "+req.Config.GetAttr("name").AsString()] {
+			return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: providers.ErrorDiag("Update failed", "injected")}
+		}
 		attrs := req.Config.AsValueMap()
 		attrs["id"] = req.Prior.GetAttr("id")
 		v := cty.ObjectVal(attrs)

@@ -71,3 +71,12 @@ func (e *Engine) goneReason(addr addrs.Resource) string {
 	}
 	return fmt.Sprintf("its key %q is no longer in for_each", addr.Key.Str())
 }
+
+// lockKey is the key of a layer in the lock file: the layer of the
+// resource block, without instance key, so that every instance of a block
+// with count or for_each (a box per member) installs the same versions,
+// and a new member's box gets the versions the others have.
+func lockKey(l addrs.Layer) string {
+	l.Resource = l.Resource.NoKey()
+	return l.String()
+}

@@ -26,7 +26,8 @@ func isStopped(v cty.Value) bool {
 // sshTarget converts evaluated ssh settings into the provider form.
 func sshTarget(s config.SSHSettings) providers.SSHTarget {
 	return providers.SSHTarget{Host: s.Host, Port: s.Port, User: s.User, PrivateKeyFile: s.PrivateKey,
-		HostKey: s.HostKey, Timeout: s.Timeout, Alias: s.Alias, AuthorizedKeys: s.AuthorizedKeys}
+		HostKey: s.HostKey, Timeout: s.Timeout, Alias: s.Alias, StrictHostKey: s.StrictHostKey,
+		AuthorizedKeys: s.AuthorizedKeys}
 }
 
 // evalHost evaluates the ssh block and layers of a resource with self bound.
@@ -38,7 +39,8 @@ func (e *Engine) evalHost(addr addrs.Resource, vals config.Values, self cty.Valu
 	diags = append(diags, d...)
 	layers := make([]providers.Layer, 0, len(lvs))
 	for _, lv := range lvs {
-		layers = append(layers, providers.Layer{Addr: lv.Addr, Kind: lv.Kind, Config: lv.Config, Digest: providers.LayerDigest(lv.Kind, lv.Config)})
+		layers = append(layers, providers.Layer{Addr: lv.Addr, Kind: lv.Kind, Config: lv.Config, Digest: providers.LayerDigest(lv.Kind, lv.Config),
+			Lock: e.layerLock(lv.Addr)})
 	}
 	return ssh, layers, diags
 }
@@ -59,6 +61,9 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 	var jobs []*probeJob
 	for _, ch := range p.Changes {
 		cr := e.Config.Resources[ch.Addr.NoKey()]
+		if cr != nil && cr.SSH == nil && ch.Action != Delete {
+			diags = append(diags, e.unreachableSteps(ch)...)
+		}
 		if cr == nil || cr.SSH == nil || ch.Action == Delete {
 			continue
 		}
@@ -78,6 +83,8 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 		if d.HasErrors() {
 			continue
 		}
+		layers, d = e.withHostSteps(ch.Addr, ch.After, layers)
+		diags = append(diags, d...)
 		configured := map[string]bool{}
 		for _, l := range layers {
 			configured[l.Addr.Name] = true
@@ -128,7 +135,7 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 		if sr != nil {
 			knownKey = sr.HostKey
 		}
-		job := &probeJob{change: ch, target: sshTarget(ssh), knownKey: knownKey, layers: layers, recorded: recorded}
+		job := &probeJob{change: ch, target: e.hostTarget(ch.Addr, ssh), knownKey: knownKey, layers: layers, recorded: recorded}
 		jobs = append(jobs, job)
 		ch.Layers = append(ch.Layers, removed...)
 	}
@@ -182,6 +189,7 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 		return out, withSubject(prefixDiags(d, addr.String()), e.Config.Resources[addr.NoKey()].DeclRange)
 	}
 	defer sess.Close()
+	e.sawHostKey(addr, job.target, job.knownKey, sess.HostKey())
 	resp := sess.Probe(ctx, providers.ProbeRequest{Layers: probe})
 	diags = append(diags, prefixDiags(resp.Diagnostics, addr.String())...)
 	if resp.Diagnostics.HasErrors() {
@@ -200,6 +208,7 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 			continue
 		}
 		rec := job.recorded[lc.Addr.Name]
+		lc.Found = st.Lock
 		switch {
 		case !st.Satisfied && st.Present:
 			lc.Action = Update

@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/lockfile"
+	"github.com/mlops-dev/mlops/providers"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -86,6 +88,12 @@ type Change struct {
 	// Dependencies are the resources this one depends on (from the configuration,
 	// or from state for resources no longer configured).
 	Dependencies []addrs.Resource
+	// Loses says what a replacement of a converged host destroys; apply
+	// refuses it unless the resource is among Plan.Replace.
+	Loses string
+	// Sensitive lists the top-level attributes whose configured values
+	// derive from a sensitive variable: views show them as SensitiveValue.
+	Sensitive []string
 }
 
 // LayerChange is the planned change of one software layer.
@@ -99,6 +107,8 @@ type LayerChange struct {
 	// Reapply: the host satisfies the layer's probe, but its settings
 	// changed since it was applied, so its action runs again.
 	Reapply bool
+	// Found is what the probe found on the host for the lock file.
+	Found providers.LockFacts
 }
 
 // OutputChange is the planned value of one output.
@@ -114,6 +124,8 @@ type OutputChange struct {
 type Plan struct {
 	// Destroy plans remove everything.
 	Destroy bool
+	// Upgrade plans re-resolve what the lock file pins (plan -upgrade).
+	Upgrade bool
 	Changes []*Change
 	Outputs []*OutputChange
 	// Lineage and Serial identify the state the plan was made against; a saved
@@ -122,6 +134,24 @@ type Plan struct {
 	Serial  uint64
 	// Variables are the variable values the plan was made with.
 	Variables map[string]cty.Value
+	// Replace are the resources the user named with -replace: replaced
+	// even when nothing forces it, and allowed to be replaced when Loses.
+	Replace []addrs.Resource
+	// Inputs are the files the plan was made from (set by the command that
+	// saves it); nil in a plan that is not saved.
+	Inputs *Inputs
+	// HostKeys are the host keys seen at first contact with hosts that had
+	// none pinned, by HostKeyID; apply demands the same keys.
+	HostKeys map[string]string
+	// Notes are things worth knowing that change nothing, such as a newer
+	// image than the locked one.
+	Notes []string
+	// LockChanges are the entries of the lock file this plan resolves anew.
+	LockChanges []*LockChange
+	// Lock is the lock file as this plan resolved it (data sources); the
+	// command writes it after an apply with nothing to change. Nil for a
+	// destroy plan. It is not saved with the plan.
+	Lock *lockfile.Lock
 }
 
 // Counts is the summary line's numbers.

@@ -10,8 +10,9 @@ import (
 	ctymsgpack "github.com/zclconf/go-cty/cty/msgpack"
 )
 
-// PlanFileVersion is the format of saved plans (mlops plan -out).
-const PlanFileVersion = 1
+// PlanFileVersion is the format of saved plans (mlops plan -out). Version 2
+// added the inputs, the host keys seen at plan and the content digest.
+const PlanFileVersion = 2
 
 // A saved plan keeps cty values as msgpack, which, unlike JSON, can hold
 // unknown values ("known after apply").
@@ -41,6 +42,8 @@ type fileChange struct {
 	HostNote       string      `json:"host_note,omitempty"`
 	PreventDestroy bool        `json:"prevent_destroy,omitempty"`
 	Dependencies   []string    `json:"dependencies,omitempty"`
+	Loses          string      `json:"loses,omitempty"`
+	Sensitive      []string    `json:"sensitive_attributes,omitempty"`
 }
 
 type fileOutput struct {
@@ -52,16 +55,27 @@ type fileOutput struct {
 }
 
 type planFile struct {
-	Format    string               `json:"format"`
-	Version   int                  `json:"version"`
-	Destroy   bool                 `json:"destroy,omitempty"`
-	Lineage   string               `json:"lineage"`
-	Serial    uint64               `json:"serial"`
-	Variables map[string]fileValue `json:"variables"`
-	Changes   []fileChange         `json:"changes"`
-	Outputs   []fileOutput         `json:"outputs,omitempty"`
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	Destroy bool   `json:"destroy,omitempty"`
+	Upgrade bool   `json:"upgrade,omitempty"`
+	// Notes and LockChanges are kept for mlops show; apply makes its own.
+	Notes       []string             `json:"notes,omitempty"`
+	LockChanges []LockChange         `json:"lock_changes,omitempty"`
+	Lineage     string               `json:"lineage"`
+	Serial      uint64               `json:"serial"`
+	Variables   map[string]fileValue `json:"variables"`
+	Changes     []fileChange         `json:"changes"`
+	Outputs     []fileOutput         `json:"outputs,omitempty"`
 	// ReplacePaths are stored as rendered strings plus as msgpack paths.
 	ReplacePathValues map[string][]fileValue `json:"replace_path_values,omitempty"`
+	// Replace are the -replace addresses the plan was made with.
+	Replace  []string          `json:"replace,omitempty"`
+	Inputs   *fileInputs       `json:"inputs,omitempty"`
+	HostKeys map[string]string `json:"host_keys,omitempty"`
+	// Digest is the SHA-256 of the file's content with Digest empty (see
+	// contentDigest); a plan file edited after it was written is refused.
+	Digest string `json:"digest"`
 }
 
 func encodeFileValue(v cty.Value) (fileValue, error) {
@@ -124,8 +138,11 @@ func valuesToPath(vs []fileValue) cty.Path {
 
 // Marshal encodes the plan for `mlops plan -out`.
 func Marshal(p *Plan) ([]byte, error) {
-	f := planFile{Format: "mlops-plan", Version: PlanFileVersion, Destroy: p.Destroy, Lineage: p.Lineage, Serial: p.Serial,
-		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}}
+	f := planFile{Format: "mlops-plan", Version: PlanFileVersion, Destroy: p.Destroy, Upgrade: p.Upgrade, Lineage: p.Lineage, Serial: p.Serial,
+		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}, Notes: p.Notes, Replace: addrStrings(p.Replace)}
+	for _, lc := range p.LockChanges {
+		f.LockChanges = append(f.LockChanges, *lc)
+	}
 	for n, v := range p.Variables {
 		fv, err := encodeFileValue(v)
 		if err != nil {
@@ -135,7 +152,7 @@ func Marshal(p *Plan) ([]byte, error) {
 	}
 	for _, c := range p.Changes {
 		fc := fileChange{Addr: c.Addr.String(), Action: c.Action.Verb(), Reasons: c.Reasons, Notes: c.Notes,
-			HostNote: c.HostNote, PreventDestroy: c.PreventDestroy, Dependencies: addrStrings(c.Dependencies)}
+			HostNote: c.HostNote, PreventDestroy: c.PreventDestroy, Dependencies: addrStrings(c.Dependencies), Loses: c.Loses, Sensitive: c.Sensitive}
 		var err error
 		if fc.Before, err = encodeFileValue(c.Before); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Addr, err)
@@ -163,6 +180,13 @@ func Marshal(p *Plan) ([]byte, error) {
 		}
 		f.Outputs = append(f.Outputs, fo)
 	}
+	f.Inputs = encodeInputs(p.Inputs)
+	f.HostKeys = p.HostKeys
+	digest, err := contentDigest(f)
+	if err != nil {
+		return nil, err
+	}
+	f.Digest = digest
 	return json.MarshalIndent(f, "", "  ")
 }
 
@@ -178,7 +202,14 @@ func Unmarshal(b []byte) (*Plan, error) {
 	if f.Version != PlanFileVersion {
 		return nil, fmt.Errorf("saved plan has format version %d; this mlops reads version %d", f.Version, PlanFileVersion)
 	}
-	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{}}
+	if err := checkDigest(f); err != nil {
+		return nil, err
+	}
+	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{},
+		Inputs: decodeInputs(f.Inputs), HostKeys: f.HostKeys, Replace: parseAddrs(f.Replace), Upgrade: f.Upgrade, Notes: f.Notes}
+	for _, lc := range f.LockChanges {
+		p.LockChanges = append(p.LockChanges, &lc)
+	}
 	for n, fv := range f.Variables {
 		v, err := decodeFileValue(fv)
 		if err != nil {
@@ -192,7 +223,7 @@ func Unmarshal(b []byte) (*Plan, error) {
 			return nil, fmt.Errorf("saved plan: %w", err)
 		}
 		c := &Change{Addr: addr, Action: ParseAction(fc.Action), Reasons: fc.Reasons, Notes: fc.Notes, HostNote: fc.HostNote,
-			PreventDestroy: fc.PreventDestroy, Dependencies: parseAddrs(fc.Dependencies)}
+			PreventDestroy: fc.PreventDestroy, Dependencies: parseAddrs(fc.Dependencies), Loses: fc.Loses, Sensitive: fc.Sensitive}
 		if c.Before, err = decodeFileValue(fc.Before); err != nil {
 			return nil, fmt.Errorf("saved plan: %s: %w", fc.Addr, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/mlops-dev/mlops/state"
@@ -28,6 +29,14 @@ type Engine struct {
 	Hooks   Hooks
 	// Parallelism bounds concurrent operations (default 10).
 	Parallelism int
+
+	// seen holds the host keys seen at first contact in this run.
+	seen hostKeyBook
+	// Lock is the lock file as read (nil: none). Plan and apply use its
+	// values; see lockedData.
+	Lock *lockfile.Lock
+	// Upgrade re-resolves everything the lock pins (plan -upgrade).
+	Upgrade bool
 }
 
 func (e *Engine) hooks() Hooks {
@@ -49,6 +58,8 @@ type PlanOptions struct {
 	Destroy bool
 	// SkipRefresh plans against the recorded state without reading the cloud.
 	SkipRefresh bool
+	// Replace are the resources named with -replace (see replace.go).
+	Replace []addrs.Resource
 }
 
 // ConfigureProviders configures every provider the configuration or the
@@ -261,7 +272,14 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, opts RefreshOptio
 // ref is the refreshed state from Refresh.
 func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}}
+	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}, Replace: opts.Replace}
+	if d := e.checkReplaceAddrs(opts.Replace); d.HasErrors() {
+		return nil, d
+	}
+	p.Upgrade = e.Upgrade
+	if !opts.Destroy {
+		p.Lock = e.Lock.Clone()
+	}
 	for name, v := range e.Config.Variables {
 		p.Variables[name] = v.Value
 	}
@@ -336,7 +354,15 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 			}
 			diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
 			if !resp.Diagnostics.HasErrors() {
-				vals[addr] = resp.State
+				v, lc, note := e.lockedData(addr, rs, resp.State, ref.Values[addr])
+				vals[addr] = v
+				p.Lock.SetData(addr.Type, addr.Name, v)
+				if lc != nil {
+					p.LockChanges = append(p.LockChanges, lc)
+				}
+				if note != "" {
+					p.Notes = append(p.Notes, note)
+				}
 			}
 			continue
 		}
@@ -344,13 +370,14 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		if !exists {
 			prior = cty.NullVal(rs.ImpliedType())
 		}
-		resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal})
-		diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
+		forced := exists && named(opts.Replace, addr)
+		resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal, Replace: forced})
+		diags = append(diags, e.providerSubjects(addr, resp.Diagnostics)...)
 		if resp.Diagnostics.HasErrors() {
 			continue
 		}
 		ch := &Change{Addr: addr, Before: prior, After: resp.Planned, Notes: resp.Notes,
-			PreventDestroy: cr.PreventDestroy, Dependencies: cr.DependsOn}
+			PreventDestroy: cr.PreventDestroy, Dependencies: cr.DependsOn, Sensitive: e.Config.SensitiveAttributes(addr)}
 		sr := ref.State.Resource(addr.String())
 		switch {
 		case !exists:
@@ -361,17 +388,21 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		case sr != nil && sr.Status == "tainted":
 			ch.Action = Replace
 			ch.Reasons = append(ch.Reasons, "it is tainted: its creation did not finish")
-		case len(resp.RequiresReplace) > 0:
+		case len(resp.RequiresReplace) > 0 || forced:
 			ch.Action = Replace
 			ch.ReplacePaths = resp.RequiresReplace
 			for _, path := range resp.RequiresReplace {
 				ch.Reasons = append(ch.Reasons, pathString(path)+" forces replacement")
+			}
+			if forced {
+				ch.Reasons = append(ch.Reasons, ReasonReplaceRequested)
 			}
 		case resp.Planned.RawEquals(prior):
 			ch.Action = NoOp
 		default:
 			ch.Action = Update
 		}
+		e.guardReplacement(ch, resp)
 		if ch.Action == Replace && cr.PreventDestroy {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Instance cannot be destroyed",
 				Detail:  fmt.Sprintf("%s has lifecycle.prevent_destroy set, but the plan calls for it to be replaced (%s).", addr, strings.Join(ch.Reasons, ", ")),
@@ -402,7 +433,9 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		return p, diags
 	}
 
+	e.upgradeLockChanges(p)
 	diags = append(diags, e.planLayers(ctx, ref, p, vals)...)
+	e.lockFoundPackages(p)
 	diags = append(diags, e.planOutputs(ref, p, vals)...)
 	return p, diags
 }

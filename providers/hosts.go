@@ -25,6 +25,15 @@ type SSHTarget struct {
 	Timeout time.Duration
 	// Alias is the ~/.ssh/config Host alias mlops keeps for this host ("" = none).
 	Alias string
+	// SeenHostKey is the key seen at the first contact earlier in this run
+	// (the plan phase of an apply) or recorded in the saved plan being
+	// applied; it is demanded when neither HostKey nor the state pins one.
+	SeenHostKey string
+	// KnownHosts: consult the user's known_hosts file before trusting a
+	// key at first contact (for existing machines, the `host` resource).
+	KnownHosts bool
+	// StrictHostKey refuses to connect when no key is pinned anywhere.
+	StrictHostKey bool
 	// AuthorizedKeys are the public keys the configuration lets in (the ssh
 	// block's authorized_keys). When PrivateKeyFile does not exist here, a
 	// key of the user's own (~/.ssh/id_ed25519, id_ecdsa, id_rsa) whose
@@ -44,6 +53,8 @@ type Layer struct {
 	// satisfied: its settings changed since it was applied (a shell layer's
 	// run command, say) in a way the probe cannot see.
 	Reapply bool
+	// Lock is what the lock file pins for this layer's installs.
+	Lock LayerLock
 }
 
 // LayerRecord is what the state remembers of an applied layer.
@@ -64,6 +75,9 @@ type LayerStatus struct {
 	// Reasons say what differs, for the plan: "docker_compose version 1.29.2 -> v2.5.0",
 	// "user ubuntu not in group docker".
 	Reasons []string
+	// Lock is what a satisfied layer has for the lock file (the versions
+	// of its packages on the host).
+	Lock LockFacts
 }
 
 // HostSession is a connection to one host: probes and actions over one SSH
@@ -108,6 +122,9 @@ type ConvergeRequest struct {
 	Done func(layer addrs.Layer)
 	// Removed is called after each removed layer was undone (or left in place).
 	Removed func(layer addrs.Layer)
+	// Locked receives, before Done, what a layer that ran or was found in
+	// place reports for the lock file; it may be nil.
+	Locked func(layer addrs.Layer, facts LockFacts)
 }
 
 // ConvergeResponse reports the first failure, if any. Layers after a failed

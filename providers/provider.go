@@ -87,6 +87,9 @@ type PlanChangeRequest struct {
 	Prior cty.Value
 	// Config is the evaluated configuration; it may contain unknown values.
 	Config cty.Value
+	// Replace: the user named this resource for replacement (-replace), so
+	// the object is planned as replaced even when nothing forces it.
+	Replace bool
 }
 
 // PlanChangeResponse is the provider's proposal.
@@ -97,8 +100,12 @@ type PlanChangeResponse struct {
 	// RequiresReplace lists the attributes whose change forces replacement.
 	RequiresReplace []cty.Path
 	// Notes are shown under the change, e.g. "the instance will restart".
-	Notes       []string
-	Diagnostics hcl.Diagnostics
+	Notes []string
+	// ReplaceLoses says what replacing the object destroys, when it is
+	// replaced ("the 30 GB root disk and everything on it ..."); empty when
+	// a replacement loses nothing worth naming.
+	ReplaceLoses string
+	Diagnostics  hcl.Diagnostics
 }
 
 // ApplyChangeRequest carries out one change. Create: Prior is null.
@@ -117,6 +124,10 @@ type ApplyChangeRequest struct {
 	Created func(partial cty.Value)
 	// Progress reports a step, e.g. "waiting for instance running"; it may be nil.
 	Progress func(msg string)
+	// Replacing marks the delete half of a replacement: what the object
+	// holds that is meant to outlive it (a data volume) is kept for the
+	// new object instead of being deleted with it.
+	Replacing bool
 }
 
 // ApplyChangeResponse carries the new state (null after delete). On error,

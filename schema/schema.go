@@ -28,6 +28,9 @@ type Attribute struct {
 	ForceNew bool
 	// Sensitive values are never rendered in plans or logs.
 	Sensitive bool
+	// DigestInState: the state records only a digest of the value (a file
+	// layer's content, a shell layer's commands), never the value.
+	DigestInState bool
 	// Validate checks a wholly known, non-null value before any API call.
 	// The error text is shown to the user as the diagnostic detail.
 	Validate func(cty.Value) error
@@ -122,6 +125,21 @@ type Resource struct {
 	// (an existing host, not a new instance): its layers are probed even in
 	// the plan that first creates the resource.
 	Existing bool
+	// HostSteps derives from a resource's value the steps it asks of its
+	// host before the configured layers (mounting its data volume); nil or
+	// an empty result: none. Steps are probed and converged like layers.
+	HostSteps func(v cty.Value) []HostStep
+}
+
+// HostStep is a step a resource asks of its own host: a layer of a kind that
+// configurations cannot declare, whose settings come from the resource.
+type HostStep struct {
+	// Name is the step's layer name (its address: TYPE.NAME.layer.Name).
+	Name string
+	// Kind is the layer kind that carries it out.
+	Kind string
+	// Config is the kind's configuration; unknown parts are known after apply.
+	Config cty.Value
 }
 
 // Layer is the schema of one layer kind, such as "apt" or "docker".

@@ -70,6 +70,9 @@ type Resource struct {
 	Layers []*Layer `json:"layers,omitempty"`
 	// Status is "" for a healthy resource or StatusTainted.
 	Status string `json:"status,omitempty"`
+	// Sensitive lists the top-level attributes set from sensitive values;
+	// their values are stored (as Terraform does) but never shown.
+	Sensitive []string `json:"sensitive_attributes,omitempty"`
 	// Key is the instance key of a resource with count or for_each: 0 or
 	// "alice" in JSON. A resource without either has none, as in states
 	// written before mlops had count and for_each.
@@ -204,6 +207,7 @@ func (r *Resource) DeepCopy() *Resource {
 	c := *r
 	c.Attributes = cloneRaw(r.Attributes)
 	c.Dependencies = slices.Clone(r.Dependencies)
+	c.Sensitive = slices.Clone(r.Sensitive)
 	if r.Layers != nil {
 		c.Layers = make([]*Layer, len(r.Layers))
 		for i, l := range r.Layers {

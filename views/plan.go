@@ -40,6 +40,7 @@ func RenderPlan(w io.Writer, s *Streams, schemas schema.Schemas, p *plan.Plan) {
 		}
 		lw.line("")
 		renderChange(lw, schemas, ch)
+		renderLoses(lw, p, ch)
 	}
 	c := p.Count()
 	lw.line("")
@@ -119,12 +120,13 @@ func renderChange(lw *lineWriter, schemas schema.Schemas, ch *plan.Change) {
 		}
 	}
 	if rs != nil && action != plan.NoOp {
-		before := ch.Before
+		// Marked attributes render as (sensitive value).
+		before, after := plan.MarkSensitive(ch.Before, ch.Sensitive), plan.MarkSensitive(ch.After, ch.Sensitive)
 		if action == plan.Replace {
 			// A replacement shows old -> new for each attribute.
-			lw.blockDiff(&rs.Block, before, ch.After, replace, "      ", plan.Update)
+			lw.blockDiff(&rs.Block, before, after, replace, "      ", plan.Update)
 		} else {
-			lw.blockDiff(&rs.Block, before, ch.After, replace, "      ", action)
+			lw.blockDiff(&rs.Block, before, after, replace, "      ", action)
 		}
 	} else if action == plan.NoOp && rs != nil {
 		if id := ch.Before; id != cty.NilVal && !id.IsNull() && id.Type().HasAttribute("id") {
@@ -183,6 +185,8 @@ type jsonPlan struct {
 	Summary         jsonSummary           `json:"summary"`
 	Lineage         string                `json:"lineage,omitempty"`
 	Serial          uint64                `json:"serial"`
+	Notes           []string              `json:"notes,omitempty"`
+	LockChanges     []jsonLockChange      `json:"lock_changes,omitempty"`
 }
 
 type jsonSummary struct {
@@ -206,6 +210,8 @@ type jsonResourceChange struct {
 	Notes        []string        `json:"notes,omitempty"`
 	HostNote     string          `json:"host_note,omitempty"`
 	Layers       []jsonLayer     `json:"layers,omitempty"`
+	Replacement  *jsonGuard      `json:"guarded_replacement,omitempty"`
+	Sensitive    []string        `json:"sensitive_attributes,omitempty"`
 	// IndexKey is the instance key of a resource with count or for_each.
 	IndexKey addrs.InstanceKey `json:"index_key,omitempty"`
 }
@@ -274,14 +280,16 @@ func PlanJSON(p *plan.Plan) any {
 		}
 		jc := jsonResourceChange{Address: ch.Addr.String(), Mode: mode, Type: ch.Addr.Type, Name: ch.Addr.Name,
 			Action: ch.Action.Verb(), Reasons: ch.Reasons, Notes: ch.Notes, HostNote: ch.HostNote, IndexKey: ch.Addr.Key}
-		jc.Before, _ = knownJSON(ch.Before)
-		jc.After, jc.AfterUnknown = knownJSON(ch.After)
+		jc.Before, _ = knownJSON(plan.MaskSensitive(ch.Before, ch.Sensitive))
+		jc.After, jc.AfterUnknown = knownJSON(plan.MaskSensitive(ch.After, ch.Sensitive))
+		jc.Sensitive = ch.Sensitive
 		for _, p := range ch.ReplacePaths {
 			jc.ReplacePaths = append(jc.ReplacePaths, pathLabel(p))
 		}
 		for _, l := range ch.Layers {
 			jc.Layers = append(jc.Layers, jsonLayer{Address: l.Addr.String(), Kind: l.Kind, Action: l.Action.Verb(), Reasons: l.Reasons})
 		}
+		jc.Replacement = guardJSON(p, ch)
 		jp.ResourceChanges = append(jp.ResourceChanges, jc)
 	}
 	for _, o := range p.Outputs {
@@ -296,5 +304,6 @@ func PlanJSON(p *plan.Plan) any {
 		}
 		jp.OutputChanges[o.Name] = jo
 	}
+	jp.Notes, jp.LockChanges = p.Notes, lockChangesJSON(p)
 	return jp
 }

@@ -186,6 +186,15 @@ func (w *lineWriter) blockDiff(blk *schema.Block, before, after cty.Value, repla
 	for _, bn := range blk.BlockTypeNames() {
 		nb := blk.BlockTypes[bn]
 		bv, av := get(before, bn), get(after, bn)
+		if bv.IsMarked() || av.IsMarked() {
+			// Blocks built from a sensitive value are shown as one line.
+			if !bv.RawEquals(av) || action == plan.Create || action == plan.Delete {
+				w.line("%s%s %s = %s", indent, w.symbol(action), bn, plan.SensitiveValue)
+			} else {
+				hidden++
+			}
+			continue
+		}
 		elems := func(v cty.Value) []cty.Value {
 			if v.IsNull() || !v.IsKnown() {
 				return nil
@@ -201,6 +210,18 @@ func (w *lineWriter) blockDiff(blk *schema.Block, before, after cty.Value, repla
 			return out
 		}
 		bs, as := elems(bv), elems(av)
+		if inPlaceBlock(nb, bv, av, before, action) {
+			// One block on both sides (a data volume that grows): its
+			// attributes change in place; it is not removed and added.
+			if bv.RawEquals(av) {
+				hidden++
+			} else {
+				w.line("%s%s %s {", indent, w.symbol(plan.Update), bn)
+				w.blockDiff(&nb.Block, bv, av, nil, indent+"    ", plan.Update)
+				w.line("%s  }", indent)
+			}
+			continue
+		}
 		contains := func(list []cty.Value, x cty.Value) bool {
 			for _, y := range list {
 				if y.RawEquals(x) {

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/plan"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/state"
@@ -27,8 +28,9 @@ const validateUsage = `
 Usage: mlops [-chdir=DIR] validate [-json]
 
   Checks the configuration: syntax, blocks and attributes, types, references,
-  cycles, CIDRs, ports, sizes, layer settings. Offline: no API call, no SSH.
-  Variables without a value are allowed.
+  cycles, CIDRs, ports, sizes, layer settings, and the lock file
+  (mlops.lock.hcl). Offline: no API call, no SSH. Variables without a value
+  are allowed.
 `
 
 func runValidate(d Deps, g globals, args []string) int {
@@ -39,6 +41,10 @@ func runValidate(d Deps, g globals, args []string) int {
 		return 1
 	}
 	l, diags := loadConfig(d, configDir(d, g, *chdir), varFlags{}, true)
+	if !diags.HasErrors() && l != nil && l.engine != nil {
+		// The providers' offline checks: what plan would reject without an API call.
+		diags = append(diags, l.engine.Validate()...)
+	}
 	if *jsonOut {
 		_ = views.RenderDiagnosticsJSON(d.Streams.Out, diags)
 	} else {
@@ -75,7 +81,12 @@ func runFmt(d Deps, g globals, args []string) int {
 	files := fs.Args()
 	if len(files) == 0 {
 		matches, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
-		files = matches
+		for _, m := range matches {
+			// The lock file is mlops' own, already canonical.
+			if filepath.Base(m) != lockfile.FileName {
+				files = append(files, m)
+			}
+		}
 	} else {
 		for i, f := range files {
 			if !filepath.IsAbs(f) {
@@ -199,6 +210,9 @@ func runOutput(d Deps, g globals, args []string) int {
 			fmt.Fprintln(d.Streams.Out, string(o.Value))
 		case *raw && v.Type() == cty.String:
 			fmt.Fprint(d.Streams.Out, v.AsString())
+		case o.Sensitive && !*raw:
+			// As Terraform: only -raw and -json print a sensitive value.
+			fmt.Fprintln(d.Streams.Out, plan.SensitiveValue)
 		default:
 			fmt.Fprintln(d.Streams.Out, views.ValueString(v))
 		}
@@ -283,6 +297,7 @@ func runShow(d Deps, g globals, args []string) int {
 			_ = views.RenderPlanJSON(d.Streams.Out, p)
 		} else {
 			views.RenderPlan(d.Streams.Out, d.Streams, w.schemas, p)
+			views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 		}
 		return 0
 	}
@@ -292,6 +307,17 @@ func runShow(d Deps, g globals, args []string) int {
 		return 1
 	}
 	if *jsonOut {
+		// Sensitive outputs are masked here; mlops output -json or -raw
+		// prints them on purpose.
+		st = st.DeepCopy()
+		for _, o := range st.Outputs {
+			if o.Sensitive {
+				o.Value = json.RawMessage(`"` + plan.SensitiveValue + `"`)
+			}
+		}
+		for _, r := range st.Resources {
+			maskResourceJSON(w, r)
+		}
 		b, err := st.Encode()
 		if err != nil {
 			renderError(d, true, "Cannot encode the state", err)
@@ -326,6 +352,7 @@ func showResource(d Deps, w *world, r *state.Resource) {
 	fmt.Fprintf(d.Streams.Out, "# %s:\n%s %q %q {\n", r.Address, kw, r.Type, r.Name)
 	if rs := m[r.Type]; rs != nil {
 		if v, err := ctyjson.Unmarshal(r.Attributes, rs.ImpliedType()); err == nil {
+			v = plan.MarkSensitive(v, r.Sensitive)
 			for _, n := range rs.AttributeNames() {
 				av := v.GetAttr(n)
 				if av.IsNull() {
@@ -339,6 +366,10 @@ func showResource(d Deps, w *world, r *state.Resource) {
 			}
 			for _, bn := range rs.BlockTypeNames() {
 				bv := v.GetAttr(bn)
+				if bv.IsMarked() {
+					fmt.Fprintf(d.Streams.Out, "    %s = %s\n", bn, plan.SensitiveValue)
+					continue
+				}
 				if bv.IsNull() || bv.LengthInt() == 0 {
 					continue
 				}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/plan"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/providers/aws"
@@ -62,6 +63,10 @@ type loaded struct {
 	cfg    *config.Config
 	world  *world
 	engine *plan.Engine
+	// varFiles are the -var-file paths, absolute.
+	varFiles []string
+	// lock is the lock file as read (empty when there is none).
+	lock *lockfile.Lock
 }
 
 // varFlags are the flags that set variables.
@@ -92,8 +97,18 @@ func loadConfig(d Deps, dir string, vf varFlags, allowUnset bool) (*loaded, hcl.
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No configuration files",
 			Detail: fmt.Sprintf("There are no *.hcl files in %s.", dir)})
 	}
-	l := &loaded{dir: dir, cfg: cfg, world: w}
-	l.engine = &plan.Engine{Config: cfg, Providers: w.registry, Hosts: w.hosts, Schemas: w.schemas}
+	// The lock file is input too: a broken one is reported with the
+	// configuration's problems, before any API call.
+	lock, lockFile, ldiags := lockfile.Load(dir)
+	if lockFile != nil {
+		cfg.Files[lockFile.Body.MissingItemRange().Filename] = lockFile
+	}
+	if !ldiags.HasErrors() {
+		ldiags = append(ldiags, lock.Check(w.schemas.DataSources)...)
+	}
+	diags = append(diags, ldiags...)
+	l := &loaded{dir: dir, cfg: cfg, world: w, lock: lock, varFiles: files}
+	l.engine = &plan.Engine{Config: cfg, Providers: w.registry, Hosts: w.hosts, Schemas: w.schemas, Lock: lock}
 	return l, diags
 }
 

@@ -29,8 +29,12 @@ Options:
   -out FILE            Save the plan, to apply exactly it with "mlops apply FILE".
   -json                Print the plan as JSON (format: docs/json-format.md).
   -destroy             Plan to destroy everything instead.
+  -replace ADDR        Replace this resource even if nothing forces it; also
+                       allows the replacement of a converged machine (repeatable).
   -refresh=false       Do not read the cloud; plan against the recorded state.
   -detailed-exitcode   Exit 0 when there are no changes, 2 when there are, 1 on error.
+  -upgrade             Re-resolve what mlops.lock.hcl pins (images, package
+                       versions, download checksums) and show what moves.
   -parallelism N       Operations in parallel (default 10).
   -state PATH          Local state file (default .mlops/state.json).
   -lock=false          Do not take the state lock (dangerous).
@@ -41,15 +45,21 @@ Usage: mlops [-chdir=DIR] apply [options] [PLANFILE]
 
   Creates or changes the cloud resources, waits for the machine, then
   converges its software layers over SSH. With PLANFILE, applies exactly that
-  saved plan, refusing it when the state changed since.
+  saved plan, refusing it, naming what moved, when its files, variables,
+  state, hosts or planned values changed since.
 
 Options:
   -auto-approve        Do not ask for confirmation.
+  -replace ADDR        Replace this resource even if nothing forces it. A plan
+                       that replaces a machine with layers or a data volume is
+                       refused unless it is named so (repeatable).
   -var NAME=VALUE      Set a variable (repeatable).
   -var-file FILE       Read variables from an HCL file (repeatable).
   -json                Print progress as JSON lines.
   -verbose             Stream every line of remote output, as without a
                        terminal, instead of one live line per operation.
+  -upgrade             Re-resolve what mlops.lock.hcl pins and record the
+                       new values.
   -parallelism N       Operations in parallel (default 10).
   -state PATH          Local state file (default .mlops/state.json).
   -lock=false          Do not take the state lock (dangerous).
@@ -87,6 +97,8 @@ type opFlags struct {
 	lock             bool
 	chdir            string
 	planFile         string
+	replace          stringList
+	upgrade          bool
 }
 
 func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
@@ -108,6 +120,12 @@ func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
 	case "apply", "destroy":
 		fs.BoolVar(&o.autoApprove, "auto-approve", false, "")
 		fs.BoolVar(&o.verbose, "verbose", false, "")
+	}
+	if name == "plan" || name == "apply" {
+		fs.Var(&o.replace, "replace", "")
+	}
+	if name == "plan" || name == "apply" {
+		fs.BoolVar(&o.upgrade, "upgrade", false, "")
 	}
 	if !parseFlags(d, fs, usage, args) {
 		return nil, false
@@ -174,8 +192,21 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 			renderError(d, o.json, "Variables with a saved plan", fmt.Errorf("a saved plan already holds its variable values; -var and -var-file cannot change them"))
 			return 1
 		}
-		o.vf.vars = savedVars(saved)
+		// The files the plan was made from are compared before anything
+		// is loaded, so the refusal names the file that moved.
+		if moved := checkSavedInputs(dir, saved); len(moved) > 0 {
+			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("%s; run mlops plan again", strings.Join(moved, "; ")))
+			return 1
+		}
+		o.vf.vars, o.vf.varFiles = savedVariableArgs(saved, d.Env)
 		o.destroy = saved.Destroy
+		o.upgrade = saved.Upgrade
+		o.replace = append(o.replace, savedReplace(saved)...)
+	}
+	replace, err := parseReplace(o.replace)
+	if err != nil {
+		renderError(d, o.json, "Invalid -replace address", err)
+		return 1
 	}
 
 	// Everything about the input is checked before any API call or SSH connection.
@@ -183,6 +214,14 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	if diags.HasErrors() {
 		renderDiags(d, o.json, cfgOf(l), diags)
 		return 1
+	}
+	if saved != nil {
+		if moved := checkSavedConfig(l.cfg, saved); len(moved) > 0 {
+			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("%s; run mlops plan again", strings.Join(moved, "; ")))
+			return 1
+		}
+		// The hosts must be the machines the plan looked at.
+		l.engine.DemandHostKeys(saved.HostKeys)
 	}
 	var hooks plan.Hooks
 	var jsonHooks *views.JSONHooks
@@ -200,6 +239,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		l.engine.Hooks = plan.NoHooks{} // one JSON document, nothing else
 	}
 	l.engine.Parallelism = o.parallelism
+	l.engine.Upgrade = o.upgrade
 
 	ctx := context.Background()
 	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
@@ -226,7 +266,7 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		return 1
 	}
 	defer unlock()
-	if saved != nil && st.Serial > 0 && (saved.Lineage != st.Lineage || saved.Serial != st.Serial) {
+	if saved != nil && (saved.Serial != st.Serial || (st.Serial > 0 && saved.Lineage != st.Lineage)) {
 		renderError(d, o.json, "Saved plan is stale", fmt.Errorf("the state changed since this plan was made (plan: lineage %s serial %d; state: lineage %s serial %d); run mlops plan again", saved.Lineage, saved.Serial, st.Lineage, st.Serial))
 		return 1
 	}
@@ -252,14 +292,14 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		renderDiags(d, o.json, l.cfg, diags)
 		return 1
 	}
-	p, pdiags := l.engine.Plan(stop, ref, plan.PlanOptions{Destroy: o.destroy})
+	p, pdiags := l.engine.Plan(stop, ref, plan.PlanOptions{Destroy: o.destroy, Replace: replace})
 	diags = append(diags, pdiags...)
 	if diags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, diags)
 		return 1
 	}
 	if saved != nil {
-		if msg := samePlan(saved, p); msg != "" {
+		if msg := saved.Compare(p); msg != "" {
 			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("reality changed since this plan was made: %s; run mlops plan again", msg))
 			return 1
 		}
@@ -274,15 +314,18 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 			_ = views.RenderPlanJSON(d.Streams.Out, p)
 		} else {
 			views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
+			views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 		}
 		if o.out != "" {
 			path := o.out
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(d.Cwd, path)
 			}
+			p.Inputs = planInputs(dir, l.cfg, l.varFiles)
+			p.HostKeys = l.engine.SeenHostKeys()
 			b, err := plan.Marshal(p)
 			if err == nil {
-				err = os.WriteFile(path, b, 0o600)
+				err = writePlanFile(path, b)
 			}
 			if err != nil {
 				renderError(d, o.json, "Cannot save the plan", err)
@@ -302,8 +345,14 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	if !o.json {
 		fmt.Fprintln(d.Streams.Out)
 		views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
+		views.RenderPlanLock(d.Streams.Out, d.Streams, p)
 	} else {
 		jsonHooks.Emit(views.Event{Type: "planned_changes", Message: "Planned changes", Plan: views.PlanJSON(p)})
+	}
+	// A converged machine is replaced only when named, whatever approves.
+	if refused := l.engine.CheckReplacements(p); refused.HasErrors() {
+		renderDiags(d, o.json, l.cfg, refused)
+		return 1
 	}
 	if !p.HasChanges() {
 		if len(ref.Gone) > 0 {
@@ -315,6 +364,11 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		}
 		// An alias added to an ssh block changes no resource, yet is written now.
 		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
+		// So is what the plan resolved: with nothing to change, reality
+		// already matches it.
+		if !o.destroy && !writeLock(d, o.json, dir, l.lock, p.Lock) {
+			return 1
+		}
 		if o.json {
 			jsonHooks.Emit(views.Event{Type: "change_summary", Message: "Apply complete! Resources: 0 added, 0 changed, 0 destroyed."})
 		} else if op == "apply" {
@@ -330,8 +384,12 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 	persist := func(s *state.State) error {
 		return store.Write(context.Background(), s)
 	}
-	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now})
+	newLock := plan.ApplyLock(l.lock, p)
+	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now, Lock: newLock})
 	c := p.Count()
+	// What the apply resolved and installed is recorded even when it
+	// failed part way: the lock then holds only what was done.
+	lockOK := o.destroy || writeLock(d, o.json, dir, l.lock, newLock)
 	if applyDiags.HasErrors() {
 		renderDiags(d, o.json, l.cfg, applyDiags)
 		// The aliases follow what exists now, also after a partial apply.
@@ -339,6 +397,9 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		return 1
 	}
 	renderDiags(d, o.json, l.cfg, applyDiags)
+	if !lockOK {
+		return 1
+	}
 	verb := "Apply"
 	if op == "destroy" {
 		verb = "Destroy"
@@ -358,32 +419,6 @@ func operate(d Deps, g globals, o *opFlags, op string) int {
 		printOutputs(d, ref.State)
 	}
 	return 0
-}
-
-// samePlan compares a saved plan with a fresh one made from the same
-// variables; any difference in actions means reality moved on.
-func samePlan(saved, fresh *plan.Plan) string {
-	if len(saved.Changes) != len(fresh.Changes) {
-		return fmt.Sprintf("%d resource changes planned before, %d now", len(saved.Changes), len(fresh.Changes))
-	}
-	for i, s := range saved.Changes {
-		f := fresh.Changes[i]
-		if s.Addr != f.Addr || s.Action != f.Action {
-			return fmt.Sprintf("%s was planned to %s, now to %s", s.Addr, s.Action.Verb(), f.Action.Verb())
-		}
-		if s.LayerActions() != f.LayerActions() {
-			return fmt.Sprintf("%s had %d layer changes, now %d", s.Addr, s.LayerActions(), f.LayerActions())
-		}
-	}
-	return ""
-}
-
-func savedVars(p *plan.Plan) []string {
-	var out []string
-	for name, v := range p.Variables {
-		out = append(out, name+"="+hclLiteral(v))
-	}
-	return out
 }
 
 func cfgOf(l *loaded) *config.Config {

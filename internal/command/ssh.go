@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/mlops-dev/mlops/plan"
-	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/providers/host"
 	"golang.org/x/term"
 )
@@ -114,8 +113,7 @@ func runSSH(d Deps, g globals, args []string) int {
 		return sshFailed
 	}
 
-	target := providers.SSHTarget{Host: h.SSH.Host, Port: h.SSH.Port, User: h.SSH.User, PrivateKeyFile: h.SSH.PrivateKey,
-		HostKey: h.SSH.HostKey, Timeout: h.SSH.Timeout, Alias: h.SSH.Alias, AuthorizedKeys: h.SSH.AuthorizedKeys}
+	target := l.engine.HostTarget(h.Addr, h.SSH)
 	conn, err := l.world.hosts.Dial(ctx, target, h.HostKey)
 	if err != nil {
 		summary := "Cannot connect to host over SSH"

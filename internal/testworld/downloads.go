@@ -128,8 +128,8 @@ func (d *Downloads) serve(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	d.hits[name]++
 	d.total++
+	b, ok := d.files[name] // under mu: Serve may replace it
 	d.mu.Unlock()
-	b, ok := d.files[name]
 	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		http.NotFound(w, r)
 		return
@@ -149,7 +149,9 @@ func (d *Downloads) BaseURL() string { return d.base }
 // SHA256 returns the hex SHA-256 of a served file. It panics on a name the
 // server does not serve: that is a mistake in the test.
 func (d *Downloads) SHA256(name string) string {
+	d.mu.Lock()
 	b, ok := d.files[strings.TrimPrefix(name, "/")]
+	d.mu.Unlock()
 	if !ok {
 		panic(fmt.Sprintf("testworld: the download server has no file %q (it has %s)", name, strings.Join(d.Names(), ", ")))
 	}
@@ -197,4 +199,12 @@ func (d *Downloads) Close() error {
 		}
 	})
 	return err
+}
+
+// Serve makes the server answer name with content from now on, as a
+// download site whose file changed under the same URL.
+func (d *Downloads) Serve(name string, content []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.files[strings.TrimPrefix(name, "/")] = bytes.Clone(content)
 }

@@ -66,6 +66,8 @@ func (p *Provider) readAMI(ctx context.Context, req providers.ReadDataSourceRequ
 		"creation_date":    cty.StringVal(deref(img.CreationDate)),
 		"architecture":     cty.StringVal(string(img.Architecture)),
 		"root_device_name": stringOrNull(deref(img.RootDeviceName)),
+		"owner_id":         stringOrNull(deref(img.OwnerId)),
+		"region":           cty.StringVal(p.region()),
 	})
 	return providers.ReadDataSourceResponse{State: state}
 }

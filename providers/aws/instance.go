@@ -66,6 +66,11 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 			}
 		}
 	}
+	dv, dvNotes, diags := planDataVolume(prior, cfg)
+	if diags.HasErrors() {
+		return providers.PlanChangeResponse{Diagnostics: diags}
+	}
+	unknowns["data_volume"] = dv
 	planned = withAttrs(planned, unknowns)
 	if prior.IsNull() {
 		return providers.PlanChangeResponse{Planned: planned}
@@ -86,8 +91,8 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 		// EBS volumes grow but never shrink.
 		replace = append(replace, cty.GetAttrPath("disk_gb"))
 	}
-	if len(replace) > 0 {
-		return providers.PlanChangeResponse{Planned: planned, RequiresReplace: replace}
+	if len(replace) > 0 || req.Replace {
+		return providers.PlanChangeResponse{Planned: planned, RequiresReplace: replace, ReplaceLoses: replaceLoses(prior)}
 	}
 
 	// In place: what EC2 knows stays, unless a stop or start changes it.
@@ -122,7 +127,7 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	if newKnown && oldKnown && newDisk > oldDisk {
 		notes = append(notes, fmt.Sprintf("the root volume grows from %d to %d GiB; the file system follows at the next boot (or run growpart and resize2fs)", oldDisk, newDisk))
 	}
-	return providers.PlanChangeResponse{Planned: withAttrs(planned, keep), Notes: notes}
+	return providers.PlanChangeResponse{Planned: withAttrs(planned, keep), Notes: append(notes, dvNotes...)}
 }
 
 func (p *Provider) applyInstance(ctx context.Context, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
@@ -185,6 +190,12 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 	if u := getString(cfg, "user_data"); u != "" {
 		in.UserData = awssdk.String(base64.StdEncoding.EncodeToString([]byte(u)))
 	}
+	if zone, err := dataVolumeZone(ctx, c, req); err != nil {
+		return providers.ApplyChangeResponse{NewState: null, Diagnostics: apiDiag("looking for the data volume of "+req.Addr.String(), err)}
+	} else if zone != "" {
+		// The instance must run where its data volume is.
+		in.Placement = &types.Placement{AvailabilityZone: awssdk.String(zone)}
+	}
 	if size, ok := getInt(cfg, "disk_gb"); ok {
 		in.BlockDeviceMappings = []types.BlockDeviceMapping{{
 			DeviceName: awssdk.String(rootDeviceName(ctx, c, getString(cfg, "ami"))),
@@ -213,6 +224,10 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 	if err != nil {
 		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: apiDiag("waiting for EC2 instance "+id+" to run", err)}
 	}
+	vol, d := p.ensureDataVolume(ctx, c, req, inst)
+	if d.HasErrors() {
+		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: d}
+	}
 	if !getBool(cfg, "running", true) {
 		progress(req, "stopping %s (running = false)", id)
 		if inst, err = p.stopInstance(ctx, c, id); err != nil {
@@ -223,7 +238,7 @@ func (p *Provider) createInstance(ctx context.Context, c *ec2.Client, req provid
 	if d.HasErrors() {
 		return providers.ApplyChangeResponse{NewState: partial, Diagnostics: d}
 	}
-	return providers.ApplyChangeResponse{NewState: state}
+	return providers.ApplyChangeResponse{NewState: withAttachedVolume(state, req.Config, vol)}
 }
 
 // ownedInstances returns the live instances tagged for the request's stack
@@ -332,6 +347,10 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 	if err := syncTags(ctx, c, id, userTags(inst.Tags), getStringMap(cfg, "tags")); err != nil {
 		return fail("tagging EC2 instance", err)
 	}
+	vol, d := p.ensureDataVolume(ctx, c, req, inst)
+	if d.HasErrors() {
+		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
+	}
 	if want, ok := getInt(cfg, "disk_gb"); ok {
 		volID := rootVolumeID(inst)
 		if volID != "" {
@@ -393,7 +412,7 @@ func (p *Provider) convergeInstance(ctx context.Context, c *ec2.Client, req prov
 	if d.HasErrors() {
 		return providers.ApplyChangeResponse{NewState: current, Diagnostics: d}
 	}
-	return providers.ApplyChangeResponse{NewState: st}
+	return providers.ApplyChangeResponse{NewState: withAttachedVolume(st, req.Config, vol)}
 }
 
 // stopInstance stops an instance and waits until it is stopped. A pending
@@ -480,7 +499,7 @@ func (p *Provider) deleteInstance(ctx context.Context, c *ec2.Client, req provid
 	if _, err := p.waitInstance(ctx, c, id, stateTerminated); err != nil {
 		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("waiting for EC2 instance "+id+" to terminate", err)}
 	}
-	return providers.ApplyChangeResponse{NewState: null}
+	return providers.ApplyChangeResponse{NewState: null, Diagnostics: p.deleteDataVolume(ctx, c, req)}
 }
 
 // describeInstances lists the instances matching the filters.
@@ -665,7 +684,9 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 		inst        types.Instance
 		size        int32
 		sizeIsKnown bool
+		vols        map[string]types.Volume
 	}
+	dataVols := dataVolumeIDs(objs)
 	describe := func(ctx context.Context, c *ec2.Client, ids []string) (map[string]withSize, error) {
 		found, err := describeInstancesByID(ctx, c, ids)
 		if err != nil {
@@ -677,17 +698,24 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 				vols = append(vols, v)
 			}
 		}
+		// The data volumes are read in the same call.
+		vols = append(vols, dataVols...)
 		sort.Strings(vols)
-		sizes := map[string]int32{}
+		sizes, described := map[string]int32{}, map[string]types.Volume{}
 		if len(vols) > 0 {
-			if sizes, err = volumeSizes(ctx, c, vols); err != nil {
-				return nil, fmt.Errorf("reading root volumes: %w", err)
+			if described, err = describeVolumesByID(ctx, c, vols); err != nil {
+				return nil, fmt.Errorf("reading volumes: %w", err)
+			}
+			for id, v := range described {
+				if v.Size != nil {
+					sizes[id] = *v.Size
+				}
 			}
 		}
 		out := make(map[string]withSize, len(found))
 		for id, inst := range found {
 			size, known := sizes[rootVolumeID(inst)]
-			out[id] = withSize{inst, size, known}
+			out[id] = withSize{inst, size, known, described}
 		}
 		return out, nil
 	}
@@ -698,7 +726,7 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 			if isGone(w.inst) {
 				return cty.NilVal, false
 			}
-			return knownOnly(instanceState(w.inst, int64(w.size), w.sizeIsKnown, prior)), true
+			return withDataVolume(knownOnly(instanceState(w.inst, int64(w.size), w.sizeIsKnown, prior)), prior, w.vols), true
 		},
 	}.run(ctx, p, objs)
 }

@@ -29,17 +29,10 @@ import (
 func (p *Provider) planKeyPair(req providers.PlanChangeRequest) providers.PlanChangeResponse {
 	cfg, prior := req.Config, req.Prior
 	var diags hcl.Diagnostics
-	hasFile := isSet(cfg, "private_key_file") || isUnknown(cfg, "private_key_file")
-	hasPub := isSet(cfg, "public_key") || isUnknown(cfg, "public_key")
-	switch {
-	case hasFile && hasPub:
-		return providers.PlanChangeResponse{Diagnostics: errorDiag("Conflicting key pair settings",
-			"%s sets both private_key_file and public_key: set private_key_file (mlops derives the public key, or generates a key there) or public_key, not both.", req.Addr)}
-	case !hasFile && !hasPub:
-		return providers.PlanChangeResponse{Diagnostics: errorDiag("Missing key pair settings",
-			"%s needs private_key_file (an existing private key, or where mlops writes a new one) or public_key.", req.Addr)}
+	// The offline checks are validate's (validate.go); plan runs them too.
+	if d := p.validateKeyPair(req.Addr, cfg); d.HasErrors() {
+		return providers.PlanChangeResponse{Diagnostics: d}
 	}
-
 	fp := cty.UnknownVal(cty.String)
 	switch {
 	case isSet(cfg, "public_key"):

@@ -147,6 +147,13 @@ func configOf(b *schema.Block, attrs map[string]cty.Value) cty.Value {
 	for name, nb := range b.BlockTypes {
 		ety := nb.Block.ImpliedType()
 		v, ok := attrs[name]
+		if nb.Nesting == schema.NestingSingle {
+			vals[name] = cty.NullVal(ety)
+			if ok && !v.IsNull() {
+				vals[name] = configOf(&nb.Block, v.AsValueMap())
+			}
+			continue
+		}
 		if !ok || v.LengthInt() == 0 {
 			vals[name] = cty.ListValEmpty(ety)
 			continue

@@ -34,8 +34,8 @@ func amiSchema() *schema.Resource {
 		Block: schema.Block{
 			Description: "Looks up an AMI by name pattern: the newest match wins.",
 			Attributes: map[string]*schema.Attribute{
-				"owners": {Type: cty.List(cty.String), Optional: true, Validate: validateOwners,
-					Description: "Account IDs or aliases (amazon, self) of the image owners, such as [\"099720109477\"] for Canonical."},
+				"owners": {Type: cty.List(cty.String), Required: true, Validate: validateOwners,
+					Description: "Account IDs or aliases (amazon, self) of the image owners, such as [\"099720109477\"] for Canonical. Required: an image that matches the name from any owner is how the \"whoAMI\" attack gets a machine to boot someone else's image."},
 				"name": {Type: cty.String, Required: true, Validate: validateNamePattern,
 					Description: "The image name pattern; * matches any characters, ? one."},
 				"most_recent": {Type: cty.Bool, Optional: true, Default: cty.True,
@@ -46,6 +46,8 @@ func amiSchema() *schema.Resource {
 				"architecture":  {Type: cty.String, Computed: true, Description: "x86_64 or arm64."},
 				"root_device_name": {Type: cty.String, Computed: true,
 					Description: "The device name of the root volume, such as /dev/sda1."},
+				"owner_id": {Type: cty.String, Computed: true, Description: "The account ID of the image's owner."},
+				"region":   {Type: cty.String, Computed: true, Description: "The region the image was found in (an AMI ID is valid in one region only)."},
 			},
 		},
 	}
@@ -120,8 +122,9 @@ func securityGroupSchema() *schema.Resource {
 
 func instanceSchema() *schema.Resource {
 	return &schema.Resource{
-		IDAttr: "id",
-		SSH:    true,
+		IDAttr:    "id",
+		SSH:       true,
+		HostSteps: dataVolumeSteps,
 		Block: schema.Block{
 			Description: "An EC2 instance.",
 			Attributes: map[string]*schema.Attribute{
@@ -151,6 +154,7 @@ func instanceSchema() *schema.Resource {
 				"availability_zone": {Type: cty.String, Computed: true, Description: "The availability zone."},
 				"root_volume_id":    {Type: cty.String, Computed: true, Description: "The root EBS volume ID."},
 			},
+			BlockTypes: map[string]*schema.NestedBlock{"data_volume": dataVolumeBlock()},
 		},
 	}
 }
@@ -165,6 +169,9 @@ func validateRegion(v cty.Value) error {
 }
 
 func validateOwners(v cty.Value) error {
+	if len(asStrings(v)) == 0 {
+		return fmt.Errorf("owners is empty: name the accounts whose images may be used, such as [\"099720109477\"] (Canonical); images that match the name from any owner are how the \"whoAMI\" attack gets a machine to boot someone else's image")
+	}
 	for i, s := range asStrings(v) {
 		if strings.TrimSpace(s) == "" {
 			return fmt.Errorf("owners[%d] is empty: give an account ID such as 099720109477 or an alias such as amazon or self", i)

@@ -267,8 +267,8 @@ func ingressValue(remote []permission, prior cty.Value) cty.Value {
 func planSecurityGroup(req providers.PlanChangeRequest) providers.PlanChangeResponse {
 	cfg, prior := req.Config, req.Prior
 	ingress := getAttr(cfg, "ingress")
-	if _, err := ingressPermissions(ingress); err != nil {
-		return providers.PlanChangeResponse{Diagnostics: errorDiag("Invalid ingress rule", "%s: %v", req.Addr, err)}
+	if d := validateSecurityGroup(req.Addr, cfg); d.HasErrors() {
+		return providers.PlanChangeResponse{Diagnostics: d}
 	}
 	// No rules configured and none recorded: keep the recorded spelling.
 	if pi := getAttr(prior, "ingress"); ingress.IsKnown() && (ingress.IsNull() || ingress.LengthInt() == 0) &&

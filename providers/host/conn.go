@@ -93,8 +93,19 @@ func (h *Hosts) Dial(ctx context.Context, target providers.SSHTarget, knownHostK
 	case knownHostKey != "":
 		c.pin, err = parsePin(knownHostKey, KeyFromState)
 	}
+	if err == nil && c.pin.key == nil && target.KnownHosts {
+		c.pin, err = h.knownHostsPin(c.addr)
+	}
+	if err == nil && c.pin.key == nil && target.SeenHostKey != "" {
+		c.pin, err = parsePin(target.SeenHostKey, KeyFromPlan)
+	}
 	if err != nil {
 		return nil, err
+	}
+	// Strict mode trusts only keys pinned on purpose: a key first seen in
+	// this run (or by the saved plan) is still trust on first use.
+	if (c.pin.key == nil || c.pin.source == KeyFromPlan) && (target.StrictHostKey || h.opts.StrictHostKeys) {
+		return nil, &UnpinnedHostError{Addr: c.addr, KnownHosts: target.KnownHosts}
 	}
 	if c.keys, err = h.loadKeyFile(h.ChooseKeyFile(target)); err != nil {
 		return nil, err

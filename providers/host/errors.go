@@ -16,6 +16,11 @@ const (
 	KeyFromState
 	// KeyFromSession: seen when this connection was first opened (on Reconnect).
 	KeyFromSession
+	// KeyFromPlan: seen at the first contact of this run's plan, or recorded
+	// in the saved plan being applied.
+	KeyFromPlan
+	// KeyFromKnownHosts: the user's ~/.ssh/known_hosts.
+	KeyFromKnownHosts
 )
 
 func (s HostKeySource) String() string {
@@ -26,6 +31,10 @@ func (s HostKeySource) String() string {
 		return "recorded in state at first contact"
 	case KeyFromSession:
 		return "seen earlier in this session"
+	case KeyFromPlan:
+		return "seen at first contact when the plan was made"
+	case KeyFromKnownHosts:
+		return "recorded in ~/.ssh/known_hosts"
 	}
 	return "unknown"
 }
@@ -46,6 +55,10 @@ func (e *HostKeyMismatchError) Error() string {
 	switch e.Source {
 	case KeyFromConfig:
 		fix = "update host_key in the ssh block"
+	case KeyFromPlan:
+		fix = "make a new plan, which looks at the host again"
+	case KeyFromKnownHosts:
+		fix = "update its line in ~/.ssh/known_hosts (ssh-keygen -R HOST removes it)"
 	case KeyFromState:
 		fix = "forget the recorded key with `mlops state forget-host-key ADDRESS` (the resource address named above) so that the new one is pinned at the next contact"
 	default:

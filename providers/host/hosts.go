@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -60,19 +61,32 @@ type Options struct {
 	// ReadFile and Stat read the private key file. Default: os.ReadFile, os.Stat.
 	ReadFile func(string) ([]byte, error)
 	Stat     func(string) (fs.FileInfo, error)
+	// KnownHostsFile is the user's known_hosts (OpenSSH format, hashed
+	// names too), consulted for targets with KnownHosts set; "" = none.
+	KnownHostsFile string
+	// StrictHostKeys refuses every host whose key is pinned nowhere, as
+	// the ssh block's strict_host_key does for one host
+	// (MLOPS_STRICT_HOST_KEYS=1).
+	StrictHostKeys bool
 	// Home is the user's home directory, where ChooseKeyFile looks for
 	// the user's own keys; "" looks nowhere.
 	Home string
 }
 
 // OptionsFromEnv returns default options configured from the environment:
-// SSH_AUTH_SOCK and MLOPS_TEST_LOOPBACK_ONLY=1.
+// SSH_AUTH_SOCK, MLOPS_TEST_LOOPBACK_ONLY=1, MLOPS_STRICT_HOST_KEYS=1 and
+// HOME (for ~/.ssh/known_hosts).
 func OptionsFromEnv(getenv func(string) string) Options {
-	return Options{
-		AgentSocket:  getenv("SSH_AUTH_SOCK"),
-		LoopbackOnly: getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1",
-		Home:         getenv("HOME"),
+	o := Options{
+		AgentSocket:    getenv("SSH_AUTH_SOCK"),
+		LoopbackOnly:   getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1",
+		StrictHostKeys: getenv("MLOPS_STRICT_HOST_KEYS") == "1",
+		Home:           getenv("HOME"),
 	}
+	if home := getenv("HOME"); home != "" {
+		o.KnownHostsFile = filepath.Join(home, ".ssh", "known_hosts")
+	}
+	return o
 }
 
 // Hosts implements providers.Hosts over SSH.
@@ -161,6 +175,7 @@ func errorDiagnostic(err error) *hcl.Diagnostic {
 		timeout  *TimeoutError
 		refused  *NotLoopbackError
 		keyErr   *KeyFileError
+		unpinned *UnpinnedHostError
 	)
 	switch {
 	case errors.As(err, &mismatch):
@@ -171,6 +186,8 @@ func errorDiagnostic(err error) *hcl.Diagnostic {
 		summary = "Address outside loopback refused"
 	case errors.As(err, &keyErr):
 		summary = "Unusable SSH private key"
+	case errors.As(err, &unpinned):
+		summary = "Host key not pinned"
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: err.Error()}
 }

@@ -66,10 +66,7 @@ func (s *anacondaSpec) apply(w *script, f facts) {
 	w.line("p=", shPath(s.prefix))
 	w.line(`tmp=$(mktemp -d)`)
 	w.line(`__mlops_tmps+=("$tmp")`)
-	w.line(`__mlops_download `, quote(s.installer), ` "$tmp/installer.sh"`)
-	if s.sha256 != "" {
-		w.line(`__mlops_verify "$tmp/installer.sh" `, quote(s.sha256))
-	}
+	w.download(s.installer, `"$tmp/installer.sh"`, s.sha256)
 	// The installer refuses an existing prefix unless told to update it.
 	w.line(`if [ -e "$p" ]; then`)
 	w.echo("installing into the existing " + s.prefix + " (-u)")

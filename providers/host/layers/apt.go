@@ -93,11 +93,15 @@ func (s *aptSpec) apply(w *script, f facts) {
 	var missing []string
 	for j, p := range s.packages {
 		if packageReason(p, f["pkg."+strconv.Itoa(j)]) != "" {
-			missing = append(missing, quote(p))
+			missing = append(missing, p)
 		}
 	}
 	if s.update {
 		w.aptGet("update")
+	}
+	w.checkLocked(missing)
+	for i, p := range missing {
+		missing[i] = quote(w.pinned(p))
 	}
 	if len(missing) > 0 {
 		w.aptGet(append([]string{"install", "-y"}, missing...)...)

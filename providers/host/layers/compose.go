@@ -165,10 +165,7 @@ func (s *composeSpec) apply(w *script, f facts) {
 		w.line(`__mlops_pick_sudo "$d"`)
 		w.line(`tmp=$($__mlops_S mktemp "$d/.docker-compose.XXXXXX")`)
 		w.line(`__mlops_tmps+=("$tmp")`)
-		w.line(`__mlops_download `, quote(s.url), ` "$tmp"`)
-		if s.sha256 != "" {
-			w.line(`__mlops_verify "$tmp" `, quote(s.sha256))
-		}
+		w.download(s.url, `"$tmp"`, s.sha256)
 		w.line(`$__mlops_S chmod 0755 "$tmp"`)
 		w.line(`out=$("$tmp" --version 2>&1) || true`)
 		w.line(`printf '%s\n' "$out"`)

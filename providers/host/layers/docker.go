@@ -90,7 +90,8 @@ func (s *dockerSpec) missingUsers(f facts) []int {
 func (s *dockerSpec) apply(w *script, f facts) {
 	w.line("__mlops_require_root")
 	if packageReason(s.pkg, f["pkg"]) != "" {
-		w.aptGet("install", "-y", quote(s.pkg))
+		w.checkLocked([]string{s.pkg})
+		w.aptGet("install", "-y", quote(w.pinned(s.pkg)))
 	}
 	w.line("__mlops_root groupadd -f docker")
 	for _, j := range s.missingUsers(f) {

@@ -41,6 +41,9 @@ func (e *Engine) nonce() string {
 func decode(kindName string, cfg cty.Value) (spec, error) {
 	k, ok := sharedKinds()[kindName]
 	if !ok {
+		k, ok = sharedInternalKinds()[kindName]
+	}
+	if !ok {
 		return nil, fmt.Errorf("unknown layer kind %q", kindName)
 	}
 	if err := validateConfig(k.schema, cfg); err != nil {
@@ -80,9 +83,13 @@ func (e *Engine) Probe(ctx context.Context, r Runner, req providers.ProbeRequest
 	}
 	for i, res := range results {
 		st := specs[i].status(res.facts)
-		resp.Statuses = append(resp.Statuses, providers.LayerStatus{
+		ls := providers.LayerStatus{
 			Addr: req.Layers[i].Addr, Satisfied: st.satisfied, Present: st.present, Reasons: st.reasons,
-		})
+		}
+		if lk, ok := specs[i].(locker); ok && st.satisfied {
+			ls.Lock = lk.lockFacts(res.facts, nil)
+		}
+		resp.Statuses = append(resp.Statuses, ls)
 	}
 	return resp
 }
@@ -145,6 +152,10 @@ type converge struct {
 	req providers.ConvergeRequest
 	// aptReady is set once a script that uses apt ran: cloud-init has finished.
 	aptReady bool
+	// nonce marks the records converge scripts print for the engine
+	// (download checksums); sums collects them, URL -> sha256.
+	nonce string
+	sums  map[string]string
 }
 
 func (c *converge) output(addr addrs.Layer, line string) {
@@ -231,13 +242,15 @@ func (c *converge) apply(ctx context.Context, l providers.Layer, s spec) (provid
 	switch {
 	case st.satisfied && !l.Reapply:
 		c.output(l.Addr, "already in place, nothing to do")
+		c.locked(l, s, f)
 		return providers.ConvergeResponse{}, false
 	case st.satisfied:
 		c.output(l.Addr, "its settings changed since it was applied: running it again")
 	default:
 		c.output(l.Addr, "to do: "+strings.Join(st.reasons, "; "))
 	}
-	w := script{waitCloudInit: !c.aptReady}
+	c.nonce, c.sums = c.e.nonce(), map[string]string{}
+	w := script{waitCloudInit: !c.aptReady, lock: l.Lock, nonce: c.nonce}
 	s.apply(&w, f)
 	if resp, failed := c.runScript(ctx, l.Addr, l.Kind, &w); failed {
 		return resp, true
@@ -260,7 +273,17 @@ func (c *converge) apply(ctx context.Context, l providers.Layer, s spec) (provid
 		return c.fail(l.Addr, "Layer "+l.Addr.String()+" is not in place after it ran",
 			"Its script succeeded, but probing the host again finds: "+strings.Join(st.reasons, "; ")+"."), true
 	}
+	c.locked(l, s, results[0].facts)
 	return providers.ConvergeResponse{}, false
+}
+
+// locked reports a layer's facts for the lock file, from the probe that
+// found it in place and the checksums its script printed.
+func (c *converge) locked(l providers.Layer, s spec, f facts) {
+	if lk, ok := s.(locker); ok && c.req.Locked != nil {
+		c.req.Locked(l.Addr, lk.lockFacts(f, c.sums))
+	}
+	c.sums = nil
 }
 
 // runScript runs one converge script for a layer, streaming its output.
@@ -268,6 +291,12 @@ func (c *converge) runScript(ctx context.Context, addr addrs.Layer, kindName str
 	var tail []string
 	user := c.r.User()
 	code, err := c.r.Run(ctx, convergeScript(user, w.String()), func(_ Stream, line string) {
+		if url, sum, ok := parseSum(c.nonce, line); ok {
+			if c.sums != nil {
+				c.sums[url] = sum
+			}
+			return
+		}
 		tail = append(tail, line)
 		if len(tail) > tailLines {
 			tail = tail[1:]

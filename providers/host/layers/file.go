@@ -19,7 +19,7 @@ func fileKind() kind {
 				Description: "Where to write; ~/ is the SSH user's home. Parent directories are created.",
 			},
 			"content": {
-				Type: cty.String, Required: true,
+				Type: cty.String, Required: true, DigestInState: true,
 				Description: "The file's content, byte for byte.",
 			},
 			"mode": {

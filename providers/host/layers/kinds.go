@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/schema"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -58,6 +59,10 @@ type script struct {
 	// waitCloudInit is set by the engine when this script is the first apt
 	// user of a converge.
 	waitCloudInit bool
+	// lock is what the lock file pins for the layer (see lock.go).
+	lock providers.LayerLock
+	// nonce marks the records the script prints for the engine.
+	nonce string
 }
 
 func (w *script) line(parts ...string) {
@@ -83,6 +88,13 @@ func (w *script) flag(key, cond string) {
 // aptGet writes the apt-get command with args (already quoted), preceded
 // the first time by the preparation apt needs on a fresh machine.
 func (w *script) aptGet(args ...string) {
+	w.aptPrepare()
+	w.line("__mlops_apt_get ", strings.Join(args, " "))
+}
+
+// aptPrepare writes, the first time, the preparation apt needs on a fresh
+// machine.
+func (w *script) aptPrepare() {
 	if !w.needsApt {
 		w.needsApt = true
 		if w.waitCloudInit {
@@ -90,7 +102,6 @@ func (w *script) aptGet(args ...string) {
 		}
 		w.line("__mlops_apt_lists")
 	}
-	w.line("__mlops_apt_get ", strings.Join(args, " "))
 }
 
 func (w *script) String() string { return w.b.String() }
@@ -111,6 +122,9 @@ func kinds() map[string]kind {
 // changed: decoding a layer (per layer, per probe, per host) built all six
 // kinds' schemas each time.
 var sharedKinds = sync.OnceValue(kinds)
+
+// sharedInternalKinds are the host step kinds (internalKinds), built once.
+var sharedInternalKinds = sync.OnceValue(internalKinds)
 
 // Schemas returns the schema of every layer kind, by kind name. The map is
 // new on every call; callers may keep it.

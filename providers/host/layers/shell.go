@@ -10,11 +10,11 @@ func shellKind() kind {
 		Description: "Runs a command unless a check says it is not needed. Both run with bash -c as the SSH user.",
 		Block: schema.Block{Attributes: map[string]*schema.Attribute{
 			"check": {
-				Type: cty.String, Required: true, Validate: stringCheck(validateNotEmpty),
+				Type: cty.String, Required: true, DigestInState: true, Validate: stringCheck(validateNotEmpty),
 				Description: "Exits 0 when the host is as wanted. It runs during plan: it must not change anything.",
 			},
 			"run": {
-				Type: cty.String, Required: true, Validate: stringCheck(validateNotEmpty),
+				Type: cty.String, Required: true, DigestInState: true, Validate: stringCheck(validateNotEmpty),
 				Description: "Brings the host to the state check looks for; check must pass afterwards.",
 			},
 		}},
