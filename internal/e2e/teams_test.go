@@ -190,6 +190,8 @@ func TestTeamBoxPerMemberSharedS3State(t *testing.T) {
 	}
 	r = a.must(0, "output", "-json")
 	contains(t, r, `"alice_ip"`, `"ips"`, `"ids"`)
+	// The lock file alice's apply wrote is committed with the rest.
+	copyFile(t, filepath.Join(a.dir, "mlops.lock.hcl"), filepath.Join(b.dir, "mlops.lock.hcl"))
 
 	// Bob, on his own laptop with his own key only: a no-op plan, the key
 	// pair kept (the plan says whose key it is), and a shell on his box.
