@@ -199,6 +199,7 @@ func TestTeamBoxPerMemberSharedS3State(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("bob's plan is not a no-op: %s", r)
 	}
+	t.Logf("bob's no-op plan of 3 boxes took %s", r.elapsed)
 	fp := st.Resource("aws_key_pair.launch")
 	containsFlat(t, r, "aws_key_pair.launch holds a key that is not on this machine", "authorized_keys")
 	if fp == nil || !strings.Contains(strings.Join(strings.Fields(r.stdout+r.stderr), " "), "SHA256:") {
@@ -281,6 +282,16 @@ func TestTeamBoxPerMemberSharedS3State(t *testing.T) {
 	a.must(0, "import", `aws_instance.box["bob"]`, id)
 	if rs := a.remoteState().Resource(`aws_instance.box["bob"]`); rs == nil || rs.ID != id || rs.Key.Str() != "bob" {
 		t.Errorf("imported bob's box: %+v", rs)
+	}
+
+	// Destroy takes the instances down in one run and removes their aliases.
+	r = a.must(0, "destroy", "-auto-approve")
+	contains(t, r, `aws_instance.box["alice"]`, `aws_instance.box["bob"]`)
+	if n := len(a.liveInstances()); n != 0 {
+		t.Errorf("%d instances after destroy", n)
+	}
+	if cfg := a.sshFile("mlops_config"); strings.Contains(cfg, "Host zoomcamp-") {
+		t.Errorf("aliases left after destroy:\n%s", cfg)
 	}
 }
 
