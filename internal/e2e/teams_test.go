@@ -352,3 +352,75 @@ resource "aws_instance" "both" {
 		}
 	}
 }
+
+// TestKeyPairRotationReachesTheInstance: a new launch key (the key file
+// replaced) is a key pair replacement the plan shows; the instance is kept
+// and gets the new key in authorized_keys (listed there through
+// public_key_openssh), applied over the member's own authorized key; the
+// new key then logs in on its own.
+func TestKeyPairRotationReachesTheInstance(t *testing.T) {
+	h := testworld.StartHost(t)
+	s := newStack(t, nil)
+	launch, err := os.ReadFile(h.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	razer := filepath.Join(s.home, ".ssh", "razer.pem")
+	if err := os.MkdirAll(filepath.Dir(razer), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(razer, launch, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice := newKey(t, filepath.Join(s.home, ".ssh", "id_ed25519"), "alice@laptop")
+	s.writeConfig(fmt.Sprintf(`
+provider "aws" { region = "eu-west-1" }
+data "aws_ami" "ubuntu" {
+  owners = ["099720109477"]
+  name   = "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"
+}
+resource "aws_key_pair" "launch" {
+  name             = "zoomcamp"
+  private_key_file = "~/.ssh/razer.pem"
+}
+resource "aws_instance" "box" {
+  for_each      = toset(["alice"])
+  ami           = data.aws_ami.ubuntu.id
+  instance_type = "t3.micro"
+  key_pair      = aws_key_pair.launch.name
+  ssh {
+    private_key     = aws_key_pair.launch.private_key_file
+    host            = %q
+    port            = %d
+    authorized_keys = [aws_key_pair.launch.public_key_openssh, %q]
+  }
+}
+`, h.Addr, h.Port, alice))
+	s.must(0, "apply", "-auto-approve")
+	ids := s.liveInstances()
+
+	// The key file is replaced by a new key.
+	if err := os.Remove(razer); err != nil {
+		t.Fatal(err)
+	}
+	newLaunch := newKey(t, razer, "razer-2")
+	r := s.must(0, "plan")
+	containsFlat(t, r, "aws_key_pair.launch must be replaced", `layer "authorized_keys"`)
+	s.must(0, "apply", "-auto-approve")
+	if live := s.liveInstances(); len(live) != 1 || *live[0].InstanceId != *ids[0].InstanceId {
+		t.Fatalf("the instance was replaced: %v -> %v", ids, live)
+	}
+	ak := asUbuntu(t, h, "cat ~/.ssh/authorized_keys")
+	if !strings.Contains(ak, strings.Fields(newLaunch)[1]) {
+		t.Fatalf("the new launch key is not authorized:\n%s", ak)
+	}
+	// The new key alone gets in now.
+	if err := os.Remove(filepath.Join(s.home, ".ssh", "id_ed25519")); err != nil {
+		t.Fatal(err)
+	}
+	r = s.must(0, "ssh", `aws_instance.box["alice"]`, "--", "whoami")
+	if strings.TrimSpace(r.stdout) != "ubuntu" {
+		t.Errorf("mlops ssh with the new key: %s", r)
+	}
+	s.must(0, "plan", "-detailed-exitcode")
+}

@@ -81,3 +81,44 @@ func (h *Hosts) publicKeyOf(path string) ssh.PublicKey {
 	}
 	return signer.PublicKey()
 }
+
+// authorizedOwnKeys returns the user's own keys (ownKeyNames) that are in
+// target's authorized_keys, other than chosen, unencrypted: offered after
+// the chosen key. When the key pair's key changes (a new private_key_file,
+// listed in authorized_keys through public_key_openssh), the host does not
+// trust the new key until an apply writes it; the member's own authorized
+// key gets that apply in.
+func (h *Hosts) authorizedOwnKeys(target providers.SSHTarget, chosen string) ([]ssh.Signer, []string) {
+	if h.opts.Home == "" || len(target.AuthorizedKeys) == 0 {
+		return nil, nil
+	}
+	authorized := map[string]bool{}
+	for _, k := range target.AuthorizedKeys {
+		if pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err == nil {
+			authorized[string(pk.Marshal())] = true
+		}
+	}
+	var signers []ssh.Signer
+	var paths []string
+	for _, name := range ownKeyNames {
+		path := filepath.Join(h.opts.Home, ".ssh", name)
+		if path == chosen {
+			continue
+		}
+		fi, err := h.opts.Stat(path)
+		if err != nil || fi.Mode().Perm()&0o077 != 0 {
+			continue
+		}
+		b, err := h.opts.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		signer, err := ssh.ParsePrivateKey(b)
+		if err != nil || !authorized[string(signer.PublicKey().Marshal())] {
+			continue
+		}
+		signers = append(signers, signer)
+		paths = append(paths, path)
+	}
+	return signers, paths
+}
