@@ -39,6 +39,13 @@ func (s *scope) authorizedKeysLayer(r *Resource, self cty.Value) (LayerValue, hc
 		return LayerValue{}, nil, false
 	}
 	a := r.SSH.attrs[AuthorizedKeysLayer]
+	for _, ly := range r.Layers {
+		if ly.Addr.Name == AuthorizedKeysLayer {
+			return LayerValue{}, hcl.Diagnostics{errorf(a.NameRange.Ptr(), "Duplicate layer",
+				"%s sets authorized_keys in its ssh block, which is the layer named %q, and has a layer of that name at %s; keep one of them.",
+				r.Addr, AuthorizedKeysLayer, rangeString(ly.DeclRange))}, true
+		}
+	}
 	lv := LayerValue{Addr: addrs.Layer{Resource: r.Addr, Name: AuthorizedKeysLayer}, Kind: AuthorizedKeysLayer,
 		Config: cty.UnknownVal(ls.ImpliedType()), DeclRange: a.Range}
 	if s.c.eval.skip[a.Expr] {

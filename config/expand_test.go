@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/schema"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -218,4 +219,34 @@ func jsonOf(t *testing.T, v cty.Value) string {
 	// Marshalled with its type; keep only the value.
 	i := strings.Index(s, `"value":`)
 	return s[i+len(`"value":`) : strings.LastIndex(s, `,"type"`)]
+}
+
+func TestAuthorizedKeysErrors(t *testing.T) {
+	schemas := testSchemas()
+	schemas.Layers = map[string]*schema.Layer{"authorized_keys": {Block: schema.Block{Attributes: map[string]*schema.Attribute{
+		"keys": {Type: cty.List(cty.String), Required: true}}}}}
+	opts := testOpts()
+	opts.Schemas = schemas
+	for name, tt := range map[string]struct{ src, want string }{
+		"private key": {`resource "aws_instance" "b" {
+  ami = "ami-1"
+  ssh {
+    host            = "h"
+    authorized_keys = ["-----BEGIN OPENSSH PRIVATE KEY-----"]
+  }
+}`, "main.hcl:5: Invalid public key"},
+		"twice": {`resource "aws_instance" "b" {
+  ami = "ami-1"
+  ssh {
+    host            = "h"
+    authorized_keys = []
+  }
+  layer "authorized_keys" { keys = [] }
+}`, "main.hcl:5: Duplicate layer"},
+	} {
+		_, diags := loadSrc(t, tt.src, opts)
+		if got := diagLines(diags); len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: %v\n%s", name, got, renderDiags(diags))
+		}
+	}
 }
