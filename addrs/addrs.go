@@ -26,21 +26,35 @@ type Resource struct {
 	Mode Mode
 	Type string
 	Name string
+	// Key is the instance key of a resource with count or for_each
+	// (aws_instance.box["alice"]), NoKey otherwise.
+	Key InstanceKey
 }
 
 // String renders the address the way users write it in references.
 func (r Resource) String() string {
 	if r.Mode == Data {
-		return "data." + r.Type + "." + r.Name
+		return "data." + r.Type + "." + r.Name + string(r.Key)
 	}
-	return r.Type + "." + r.Name
+	return r.Type + "." + r.Name + string(r.Key)
 }
 
 // Less orders addresses for stable output: by string form.
 func (r Resource) Less(o Resource) bool { return r.String() < o.String() }
 
-// ParseResource parses "type.name" or "data.type.name".
+// ParseResource parses "type.name" or "data.type.name", optionally
+// followed by an instance key: type.name[0] or type.name["alice"].
 func ParseResource(s string) (Resource, error) {
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		r, err := ParseResource(s[:i])
+		if err != nil {
+			return Resource{}, err
+		}
+		if r.Key, err = parseKey(s[i:]); err != nil {
+			return Resource{}, err
+		}
+		return r, nil
+	}
 	parts := strings.Split(s, ".")
 	switch {
 	case len(parts) == 2 && validIdent(parts[0]) && validIdent(parts[1]) && parts[0] != "data":
@@ -62,7 +76,7 @@ func (l Layer) String() string { return l.Resource.String() + ".layer." + l.Name
 
 // ParseLayer parses "type.name.layer.layername".
 func ParseLayer(s string) (Layer, error) {
-	i := strings.Index(s, ".layer.")
+	i := strings.LastIndex(s, ".layer.")
 	if i < 0 {
 		return Layer{}, fmt.Errorf("invalid layer address %q: expected TYPE.NAME.layer.LAYER", s)
 	}

@@ -117,6 +117,10 @@ type Resource struct {
 
 	content   *decodedBody // body decoded with the schema
 	dependsOn []dependsOnRef
+	forEach   *hcl.Attribute // for_each = ..., nil when absent
+	count     *hcl.Attribute // count = ..., nil when absent
+	// repDeps are the resources that count or for_each refer to.
+	repDeps map[addrs.Resource]bool
 }
 
 // SSH is an ssh block inside a resource; it may refer to self.
@@ -177,6 +181,9 @@ type SSHSettings struct {
 	Forwards []Forward
 	// Wake makes the alias start a stopped instance (ssh { wake = true }).
 	Wake bool
+	// AuthorizedKeys are the public keys of authorized_keys: the people
+	// let in besides the key the machine was launched with.
+	AuthorizedKeys []string
 	// Known is false when some setting is not known yet (e.g. self.public_ip
 	// before the instance exists); the other fields are then unreliable.
 	Known bool

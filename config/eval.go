@@ -42,6 +42,10 @@ type scope struct {
 	busy   map[string]bool
 	diags  hcl.Diagnostics // problems of the locals evaluated
 	vars   cty.Value
+	// each and count are the each and count objects of the resource
+	// instance being evaluated; cty.NilVal outside one.
+	each, count cty.Value
+	expansions  map[addrs.Resource]*expansion
 }
 
 func (c *Config) newScope(vals Values) *scope {
@@ -86,6 +90,12 @@ func (s *scope) context(travs []hcl.Traversal, self cty.Value) *hcl.EvalContext 
 	if self != cty.NilVal {
 		vars["self"] = self
 	}
+	if s.each != cty.NilVal {
+		vars["each"] = s.each
+	}
+	if s.count != cty.NilVal {
+		vars["count"] = s.count
+	}
 	return &hcl.EvalContext{Variables: vars, Functions: s.c.eval.funcs}
 }
 
@@ -122,6 +132,9 @@ func (s *scope) resourceValues(travs []hcl.Traversal) map[string]cty.Value {
 			continue
 		}
 		v, ok := s.vals[addr]
+		if r.Expanded() {
+			v, ok = s.instancesValue(r), true
+		}
 		if !ok || v == cty.NilVal {
 			v = cty.UnknownVal(r.Schema.ImpliedType())
 		}
@@ -222,11 +235,12 @@ func (c *Config) EvalProvider(name string) (cty.Value, hcl.Diagnostics) {
 // optional ones, null for unset computed ones. Known values are validated
 // (schema Validate). References to resources not in vals are unknown.
 func (c *Config) EvalResource(addr addrs.Resource, vals Values) (cty.Value, hcl.Diagnostics) {
-	r := c.Resources[addr]
+	r := c.Resources[addr.NoKey()]
 	if r == nil {
 		return cty.DynamicVal, hcl.Diagnostics{errorf(nil, "Unknown resource", "%s is not declared in the configuration.", addr)}
 	}
 	s := c.newScope(vals)
+	s.instance(r, addr.Key)
 	v, diags := s.body(r.content, r.Schema.ImpliedType(), cty.NilVal)
 	return c.unmarkResource(addr, v), s.withLocals(diags)
 }
@@ -234,23 +248,28 @@ func (c *Config) EvalResource(addr addrs.Resource, vals Values) (cty.Value, hcl.
 // EvalSSH evaluates the ssh block of a resource; self is the resource's own
 // current value (unknown before it exists).
 func (c *Config) EvalSSH(addr addrs.Resource, vals Values, self cty.Value) (SSHSettings, hcl.Diagnostics) {
-	r := c.Resources[addr]
+	r := c.Resources[addr.NoKey()]
 	if r == nil {
 		return SSHSettings{}, hcl.Diagnostics{errorf(nil, "Unknown resource", "%s is not declared in the configuration.", addr)}
 	}
 	s := c.newScope(vals)
+	s.instance(r, addr.Key)
 	set, diags := s.ssh(r, selfValue(r, self))
 	return set, s.withLocals(diags)
 }
 
 // EvalLayers evaluates the layer blocks of a resource, in order.
 func (c *Config) EvalLayers(addr addrs.Resource, vals Values, self cty.Value) ([]LayerValue, hcl.Diagnostics) {
-	r := c.Resources[addr]
+	r := c.Resources[addr.NoKey()]
 	if r == nil {
 		return nil, hcl.Diagnostics{errorf(nil, "Unknown resource", "%s is not declared in the configuration.", addr)}
 	}
 	s := c.newScope(vals)
+	s.instance(r, addr.Key)
 	out, diags := s.layers(r, selfValue(r, self))
+	for i := range out {
+		out[i].Addr.Resource = addr
+	}
 	return out, s.withLocals(diags)
 }
 
@@ -281,7 +300,11 @@ func selfValue(r *Resource, self cty.Value) cty.Value {
 
 func (s *scope) layers(r *Resource, self cty.Value) ([]LayerValue, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	out := make([]LayerValue, 0, len(r.Layers))
+	out := make([]LayerValue, 0, len(r.Layers)+1)
+	if lv, d, ok := s.authorizedKeysLayer(r, self); ok {
+		diags = append(diags, d...)
+		out = append(out, lv)
+	}
 	for _, ly := range r.Layers {
 		v, d := s.body(ly.content, ly.Schema.ImpliedType(), self)
 		diags = append(diags, d...)
@@ -398,6 +421,9 @@ func (s *scope) ssh(r *Resource, self cty.Value) (SSHSettings, hcl.Diagnostics) 
 		}
 	}
 	set.PrivateKey = expandHome(set.PrivateKey, s.c.eval.home)
+	if v, _, ok := value("authorized_keys", cty.List(cty.String)); ok {
+		set.AuthorizedKeys = authorizedKeys(v)
+	}
 
 	if v, a, ok := value("port", cty.Number); ok {
 		port, acc := v.AsBigFloat().Int64()
@@ -452,6 +478,7 @@ func (l *loader) evaluateAll() {
 	}
 	for _, addr := range c.eval.resourceOrder {
 		r := c.Resources[addr]
+		l.checkRepetition(s, r)
 		v, d := s.body(r.content, r.Schema.ImpliedType(), cty.NilVal)
 		c.unmarkResource(addr, v)
 		l.diags = append(l.diags, d...)
@@ -462,6 +489,7 @@ func (l *loader) evaluateAll() {
 		}
 		_, d = s.layers(r, self)
 		l.diags = append(l.diags, d...)
+		s.each, s.count = cty.NilVal, cty.NilVal
 	}
 	outScope := s
 	if c.propagateSensitivity() {

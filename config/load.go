@@ -298,7 +298,7 @@ func (l *loader) decodeProvider(b *hcl.Block) {
 
 var (
 	managedMeta = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "depends_on"}},
+		Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "for_each"}, {Name: "count"}},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "lifecycle"},
 			{Type: "ssh"},
@@ -323,6 +323,7 @@ var (
 			{Name: "strict_host_key"},
 			{Name: "forward"},
 			{Name: "wake"},
+			{Name: "authorized_keys"},
 		},
 	}
 	layerMeta = &hcl.BodySchema{
@@ -352,6 +353,7 @@ func (l *loader) decodeResource(b *hcl.Block, mode addrs.Mode) {
 	if a := content.Attributes["depends_on"]; a != nil {
 		r.dependsOn = l.decodeDependsOn(a)
 	}
+	l.decodeRepetition(r, content)
 	var lifecycle *hcl.Block
 	for _, blk := range content.Blocks {
 		switch blk.Type {

@@ -32,6 +32,9 @@ type reference struct {
 type refScope struct {
 	// self is the resource that self refers to, inside ssh and layer blocks.
 	self *Resource
+	// owner is the resource whose block the expression is in: each and
+	// count may be used there when it has for_each or count.
+	owner *Resource
 	// restricted names a place that may use only constants, variables,
 	// path and locals that do not depend on resources ("provider
 	// configuration"); "" means no such restriction.
@@ -62,21 +65,32 @@ func (l *loader) checkReferences() {
 	for _, addr := range c.eval.resourceOrder {
 		r := c.Resources[addr]
 		deps := map[addrs.Resource]bool{}
+		for _, a := range []*hcl.Attribute{r.forEach, r.count} {
+			if a != nil {
+				r.repDeps = map[addrs.Resource]bool{}
+				for _, ref := range rc.refs(a.Expr, refScope{}) {
+					rc.addDeps(r.repDeps, ref, r, a.Expr)
+				}
+				for d := range r.repDeps {
+					deps[d] = true
+				}
+			}
+		}
 		r.content.expressions(func(e hcl.Expression) {
-			for _, ref := range rc.refs(e, refScope{}) {
+			for _, ref := range rc.refs(e, refScope{owner: r}) {
 				rc.addDeps(deps, ref, r, e)
 			}
 		})
 		if r.SSH != nil {
 			for _, name := range sortedKeys(r.SSH.attrs) {
-				for _, ref := range rc.refs(r.SSH.attrs[name].Expr, refScope{self: r}) {
+				for _, ref := range rc.refs(r.SSH.attrs[name].Expr, refScope{self: r, owner: r}) {
 					rc.addDeps(deps, ref, nil, nil)
 				}
 			}
 		}
 		for _, ly := range r.Layers {
 			ly.content.expressions(func(e hcl.Expression) {
-				for _, ref := range rc.refs(e, refScope{self: r}) {
+				for _, ref := range rc.refs(e, refScope{self: r, owner: r}) {
 					rc.addDeps(deps, ref, nil, nil)
 				}
 			})
@@ -187,6 +201,7 @@ func (rc *refChecker) declaredAddrs() []string {
 
 // refs checks the references of expr and returns the valid ones.
 func (rc *refChecker) refs(expr hcl.Expression, sc refScope) []reference {
+	rc.splatForEach(expr)
 	var out []reference
 	bad := false
 	for _, t := range expr.Variables() {
@@ -281,7 +296,10 @@ func (rc *refChecker) check(t hcl.Traversal, sc refScope) (reference, *hcl.Diagn
 		}
 		return rc.checkResource(addrs.Resource{Mode: addrs.Data, Type: typ, Name: name}, t, 3, sc)
 
-	case "count", "each", "module", "terraform":
+	case "count", "each":
+		return rc.checkRepetitionRef(t, sc)
+
+	case "module", "terraform":
 		return reference{}, errorf(rng.Ptr(), "Invalid reference", "%q is not available in mlops configurations.", root)
 	}
 
@@ -316,6 +334,12 @@ func (rc *refChecker) checkResource(addr addrs.Resource, t hcl.Traversal, attrSt
 	if rc.c.Resources[addr] == nil {
 		return reference{}, errorf(rng.Ptr(), "Reference to undeclared resource",
 			"%s is not declared.%s", addr, didYouMean(addr.String(), rc.declaredAddrs()))
+	}
+	if rc.c.Resources[addr].Expanded() {
+		if d := rc.checkInstanceRef(t, attrStep, addr); d != nil {
+			return reference{}, d
+		}
+		return reference{kind: refResource, addr: addr, rng: rng}, nil
 	}
 	if d := rc.checkAttr(t, attrStep, addr, addr.String()); d != nil {
 		return reference{}, d

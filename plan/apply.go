@@ -223,15 +223,16 @@ func (a *applier) buildGraph() ([]*node, map[addrs.Resource]*node) {
 			applyN[ch.Addr] = mk("layers "+ch.Addr.String(), func(ctx context.Context) bool { return a.convergeHost(ctx, ch, false, false, "") })
 		}
 	}
+	byBlock := instancesByBlock(p)
 	dependents := map[addrs.Resource][]*Change{} // X -> changes of resources that depend on X
 	for _, ch := range p.Changes {
-		for _, d := range ch.Dependencies {
+		for _, d := range instanceDeps(ch.Dependencies, byBlock) {
 			dependents[d] = append(dependents[d], ch)
 		}
 	}
 	for addr, n := range applyN {
 		ch := p.Change(addr)
-		for _, d := range ch.Dependencies {
+		for _, d := range instanceDeps(ch.Dependencies, byBlock) {
 			if dn := applyN[d]; dn != nil {
 				n.deps = append(n.deps, dn)
 			}
@@ -244,7 +245,7 @@ func (a *applier) buildGraph() ([]*node, map[addrs.Resource]*node) {
 		}
 	}
 	for addr, n := range readN {
-		for _, d := range a.e.Config.Resources[addr].DependsOn {
+		for _, d := range instanceDeps(a.e.Config.Resources[addr].DependsOn, byBlock) {
 			if dn := applyN[d]; dn != nil {
 				n.deps = append(n.deps, dn)
 			}
@@ -372,9 +373,9 @@ func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, sta
 		a.diags = append(a.diags, errDiag("Failed to record state", fmt.Sprintf("%s: %s", addr, err)))
 		return
 	}
-	r := &state.Resource{Address: addr.String(), Mode: modeString(addr.Mode), Type: addr.Type, Name: addr.Name,
+	r := &state.Resource{Address: addr.String(), Mode: modeString(addr.Mode), Type: addr.Type, Name: addr.Name, Key: addr.Key,
 		ID: idOf(v, rs), Attributes: raw, Status: status}
-	if cr := a.e.Config.Resources[addr]; cr != nil {
+	if cr := a.e.Config.Resources[addr.NoKey()]; cr != nil {
 		r.Dependencies = addrStrings(cr.DependsOn)
 		r.Sensitive = a.e.Config.SensitiveAttributes(addr)
 	}
@@ -388,7 +389,7 @@ func (a *applier) recordLocked(addr addrs.Resource, v cty.Value, fresh bool, sta
 }
 
 func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
-	cr := a.e.Config.Resources[ch.Addr]
+	cr := a.e.Config.Resources[ch.Addr.NoKey()]
 	rs := cr.Schema
 	prov, _ := a.e.Providers.ForType(ch.Addr.Type)
 	vals := a.snapshotVals()
@@ -454,7 +455,7 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 // waitSSH connects even when there is nothing to apply.
 func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH bool, hostScript string) bool {
 	addr := ch.Addr
-	cr := a.e.Config.Resources[addr]
+	cr := a.e.Config.Resources[addr.NoKey()]
 	vals := a.snapshotVals()
 	self := vals[addr]
 	ssh, layers, d := a.e.evalHost(addr, vals, self)
@@ -707,7 +708,7 @@ func (a *applier) recordLayerLocked(addr addrs.Resource, l providers.Layer) {
 		sr.Layers = append(sr.Layers, rec)
 	}
 	// Keep the recorded layers in configuration order.
-	if cr := a.e.Config.Resources[addr]; cr != nil {
+	if cr := a.e.Config.Resources[addr.NoKey()]; cr != nil {
 		pos := map[string]int{}
 		for i, cl := range cr.Layers {
 			pos[cl.Addr.Name] = i

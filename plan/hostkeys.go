@@ -42,7 +42,7 @@ func HostKeyID(addr addrs.Resource, t providers.SSHTarget) string {
 // address that AWS hands to the next customer).
 func (e *Engine) hostTarget(addr addrs.Resource, s config.SSHSettings) providers.SSHTarget {
 	t := sshTarget(s)
-	if cr := e.Config.Resources[addr]; cr != nil && cr.Schema != nil && cr.Schema.Existing {
+	if cr := e.Config.Resources[addr.NoKey()]; cr != nil && cr.Schema != nil && cr.Schema.Existing {
 		t.KnownHosts = true
 	}
 	e.seen.mu.Lock()

@@ -26,7 +26,8 @@ func isStopped(v cty.Value) bool {
 // sshTarget converts evaluated ssh settings into the provider form.
 func sshTarget(s config.SSHSettings) providers.SSHTarget {
 	return providers.SSHTarget{Host: s.Host, Port: s.Port, User: s.User, PrivateKeyFile: s.PrivateKey,
-		HostKey: s.HostKey, Timeout: s.Timeout, Alias: s.Alias, StrictHostKey: s.StrictHostKey}
+		HostKey: s.HostKey, Timeout: s.Timeout, Alias: s.Alias, StrictHostKey: s.StrictHostKey,
+		AuthorizedKeys: s.AuthorizedKeys}
 }
 
 // evalHost evaluates the ssh block and layers of a resource with self bound.
@@ -59,7 +60,7 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 	var diags hcl.Diagnostics
 	var jobs []*probeJob
 	for _, ch := range p.Changes {
-		cr := e.Config.Resources[ch.Addr]
+		cr := e.Config.Resources[ch.Addr.NoKey()]
 		if cr != nil && cr.SSH == nil && ch.Action != Delete {
 			diags = append(diags, e.unreachableSteps(ch)...)
 		}
@@ -192,7 +193,7 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 	target.Progress = func(msg string) { e.hooks().Progress(addr, msg) }
 	sess, d := e.Hosts.Open(ctx, target, job.knownKey)
 	if d.HasErrors() {
-		return out, withSubject(prefixDiags(d, addr.String()), e.Config.Resources[addr].DeclRange)
+		return out, withSubject(prefixDiags(d, addr.String()), e.Config.Resources[addr.NoKey()].DeclRange)
 	}
 	defer sess.Close()
 	e.sawHostKey(addr, job.target, job.knownKey, sess.HostKey())

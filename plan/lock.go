@@ -160,7 +160,7 @@ func (e *Engine) layerLock(addr addrs.Layer) providers.LayerLock {
 	if e.Lock == nil || e.Upgrade {
 		return ll
 	}
-	if lp := e.Lock.Layers[addr.String()]; lp != nil {
+	if lp := e.Lock.Layers[lockKey(addr)]; lp != nil {
 		ll.Packages = lp.Packages
 	}
 	if len(e.Lock.Downloads) > 0 {
@@ -214,11 +214,11 @@ func (a *applier) recordLockFactsLocked(l addrs.Layer, f providers.LockFacts) {
 		return
 	}
 	if f.Packages != nil {
-		lp := &lockfile.LayerPackages{Addr: l.String(), Packages: map[string]string{}}
+		lp := &lockfile.LayerPackages{Addr: lockKey(l), Packages: map[string]string{}}
 		for n, v := range f.Packages {
 			lp.Packages[n] = v
 		}
-		a.opts.Lock.Layers[l.String()] = lp
+		a.opts.Lock.Layers[lockKey(l)] = lp
 	}
 	for url, sum := range f.Downloads {
 		a.opts.Lock.Downloads[url] = &lockfile.Download{URL: url, SHA256: sum}
@@ -286,7 +286,7 @@ func (e *Engine) lockFoundPackages(p *Plan) {
 	}
 	for _, ch := range p.Changes {
 		for _, lc := range ch.Layers {
-			k := lc.Addr.String()
+			k := lockKey(lc.Addr)
 			if lc.Action != NoOp || len(lc.Found.Packages) == 0 || p.Lock.Layers[k] != nil {
 				continue
 			}

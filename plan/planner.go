@@ -301,7 +301,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 			if ref.Gone[addr] {
 				continue // nothing left to delete
 			}
-			if cr := e.Config.Resources[addr]; cr != nil && cr.PreventDestroy {
+			if cr := e.Config.Resources[addr.NoKey()]; cr != nil && cr.PreventDestroy {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Instance cannot be destroyed",
 					Detail:  fmt.Sprintf("%s has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed. To allow this, set prevent_destroy = false.", addr),
 					Subject: cr.DeclRange.Ptr()})
@@ -316,8 +316,19 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		return p, diags
 	}
 
-	for _, addr := range order {
-		cr := e.Config.Resources[addr]
+	// Resources with count or for_each are expanded into their instances
+	// when their turn comes, once the values they depend on are planned.
+	queue, planned, unexpanded := order, map[addrs.Resource]bool{}, map[addrs.Resource]bool{}
+	for len(queue) > 0 {
+		addr := queue[0]
+		queue = queue[1:]
+		if insts, ok := e.expand(addr, vals, &diags); ok {
+			unexpanded[addr] = insts == nil
+			queue = append(insts, queue...)
+			continue
+		}
+		planned[addr] = true
+		cr := e.Config.Resources[addr.NoKey()]
 		rs := cr.Schema
 		prov, ok := e.Providers.ForType(addr.Type)
 		if !ok {
@@ -409,12 +420,12 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 	// Recorded resources that are no longer configured are deleted.
 	for _, r := range ref.State.Resources {
 		addr, _ := stateAddr(r)
-		if addr.Mode != addrs.Managed || e.Config.Resources[addr] != nil || ref.Gone[addr] {
+		if addr.Mode != addrs.Managed || planned[addr] || unexpanded[addr.NoKey()] || ref.Gone[addr] {
 			continue
 		}
 		rs, _ := resourceSchema(e.Schemas, addr)
 		p.Changes = append(p.Changes, &Change{Addr: addr, Action: Delete, Before: ref.Values[addr],
-			After: cty.NullVal(rs.ImpliedType()), Reasons: []string{"it is no longer in the configuration"},
+			After: cty.NullVal(rs.ImpliedType()), Reasons: []string{e.goneReason(addr)},
 			Dependencies: parseAddrs(r.Dependencies)})
 	}
 	sortChanges(p.Changes)

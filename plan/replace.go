@@ -26,7 +26,7 @@ const ReasonReplaceRequested = "replacement requested with -replace"
 func (e *Engine) checkReplaceAddrs(replace []addrs.Resource) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, addr := range replace {
-		if cr := e.Config.Resources[addr]; cr == nil || addr.Mode != addrs.Managed {
+		if cr := e.Config.Resources[addr.NoKey()]; cr == nil || addr.Mode != addrs.Managed {
 			diags = append(diags, errDiag("Invalid -replace address",
 				fmt.Sprintf("-replace=%s names no resource of the configuration.", addr)))
 		}
@@ -50,7 +50,7 @@ func (e *Engine) guardReplacement(ch *Change, resp providers.PlanChangeResponse)
 	if ch.Action != Replace || resp.ReplaceLoses == "" {
 		return
 	}
-	cr := e.Config.Resources[ch.Addr]
+	cr := e.Config.Resources[ch.Addr.NoKey()]
 	if cr == nil || (len(cr.Layers) == 0 && len(e.hostSteps(ch.Addr, ch.Before)) == 0) {
 		return
 	}
@@ -79,7 +79,7 @@ func (e *Engine) CheckReplacements(p *Plan) hcl.Diagnostics {
 			Detail: fmt.Sprintf("The plan replaces %s (%s): %s. mlops does not replace a converged machine unless you name it: "+
 				"mlops apply -replace=%s. -auto-approve does not change this. To keep the machine, undo the change that forces the replacement.",
 				ch.Addr, strings.Join(ch.Reasons, "; "), ch.Loses, ch.Addr)}
-		if cr := e.Config.Resources[ch.Addr]; cr != nil {
+		if cr := e.Config.Resources[ch.Addr.NoKey()]; cr != nil {
 			d.Subject = cr.DeclRange.Ptr()
 		}
 		diags = append(diags, d)
@@ -114,7 +114,7 @@ func (e *Engine) withHostSteps(addr addrs.Resource, v cty.Value, layers []provid
 		for _, l := range layers {
 			if l.Addr.Name == s.Addr.Name {
 				d := errDiag("Reserved layer name", fmt.Sprintf("%s: the layer name %q is reserved for the host step of the same name; rename the layer.", addr, s.Addr.Name))
-				if cr := e.Config.Resources[addr]; cr != nil {
+				if cr := e.Config.Resources[addr.NoKey()]; cr != nil {
 					d.Subject = cr.DeclRange.Ptr()
 				}
 				diags = append(diags, d)
@@ -134,7 +134,7 @@ func (e *Engine) unreachableSteps(ch *Change) hcl.Diagnostics {
 	}
 	d := &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Host step without SSH",
 		Detail: fmt.Sprintf("%s asks its host for the step %q, but has no ssh block: mlops cannot reach the machine to carry it out (a data volume is attached, but not formatted or mounted). Add an ssh block.", ch.Addr, steps[0].Addr.Name)}
-	if cr := e.Config.Resources[ch.Addr]; cr != nil {
+	if cr := e.Config.Resources[ch.Addr.NoKey()]; cr != nil {
 		d.Subject = cr.DeclRange.Ptr()
 	}
 	return hcl.Diagnostics{d}

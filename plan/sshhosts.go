@@ -50,7 +50,7 @@ func (e *Engine) SSHHosts(st *state.State) ([]HostSSH, hcl.Diagnostics) {
 		if err != nil || addr.Mode != addrs.Managed {
 			continue
 		}
-		cr := e.Config.Resources[addr]
+		cr := e.Config.Resources[addr.NoKey()]
 		self, ok := vals[addr]
 		if cr == nil || cr.SSH == nil || !ok {
 			continue

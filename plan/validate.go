@@ -41,7 +41,7 @@ func (e *Engine) Validate() hcl.Diagnostics {
 // the argument named by providers.AttributeDiag when the block sets it,
 // else the block's header.
 func (e *Engine) providerSubjects(addr addrs.Resource, diags hcl.Diagnostics) hcl.Diagnostics {
-	cr := e.Config.Resources[addr]
+	cr := e.Config.Resources[addr.NoKey()]
 	if cr == nil {
 		return diags
 	}

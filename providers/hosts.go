@@ -43,6 +43,11 @@ type SSHTarget struct {
 	KnownHosts bool
 	// StrictHostKey refuses to connect when no key is pinned anywhere.
 	StrictHostKey bool
+	// AuthorizedKeys are the public keys the configuration lets in (the ssh
+	// block's authorized_keys). When PrivateKeyFile does not exist here, a
+	// key of the user's own (~/.ssh/id_ed25519, id_ecdsa, id_rsa) whose
+	// public key is among them is used instead.
+	AuthorizedKeys []string
 }
 
 // Layer is one evaluated layer block of a host.

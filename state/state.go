@@ -73,6 +73,10 @@ type Resource struct {
 	// Sensitive lists the top-level attributes set from sensitive values;
 	// their values are stored (as Terraform does) but never shown.
 	Sensitive []string `json:"sensitive_attributes,omitempty"`
+	// Key is the instance key of a resource with count or for_each: 0 or
+	// "alice" in JSON. A resource without either has none, as in states
+	// written before mlops had count and for_each.
+	Key addrs.InstanceKey `json:"index_key,omitempty"`
 }
 
 // Layer is a software layer applied to a resource.
@@ -116,7 +120,7 @@ func (r *Resource) Addr() addrs.Resource {
 	if r.Mode == ModeData {
 		m = addrs.Data
 	}
-	return addrs.Resource{Mode: m, Type: r.Type, Name: r.Name}
+	return addrs.Resource{Mode: m, Type: r.Type, Name: r.Name, Key: r.Key}
 }
 
 // ResourceFor returns an empty Resource whose Address, Mode, Type and Name
@@ -126,7 +130,7 @@ func ResourceFor(a addrs.Resource) *Resource {
 	if a.Mode == addrs.Data {
 		mode = ModeData
 	}
-	return &Resource{Address: a.String(), Mode: mode, Type: a.Type, Name: a.Name}
+	return &Resource{Address: a.String(), Mode: mode, Type: a.Type, Name: a.Name, Key: a.Key}
 }
 
 // Resource returns the resource at addr, or nil.

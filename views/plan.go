@@ -215,6 +215,8 @@ type jsonResourceChange struct {
 	Layers       []jsonLayer     `json:"layers,omitempty"`
 	Replacement  *jsonGuard      `json:"guarded_replacement,omitempty"`
 	Sensitive    []string        `json:"sensitive_attributes,omitempty"`
+	// IndexKey is the instance key of a resource with count or for_each.
+	IndexKey addrs.InstanceKey `json:"index_key,omitempty"`
 }
 
 type jsonLayer struct {
@@ -280,7 +282,7 @@ func PlanJSON(p *plan.Plan) any {
 			mode = "data"
 		}
 		jc := jsonResourceChange{Address: ch.Addr.String(), Mode: mode, Type: ch.Addr.Type, Name: ch.Addr.Name,
-			Action: ch.Action.Verb(), Reasons: ch.Reasons, Notes: ch.Notes, HostNote: ch.HostNote}
+			Action: ch.Action.Verb(), Reasons: ch.Reasons, Notes: ch.Notes, HostNote: ch.HostNote, IndexKey: ch.Addr.Key}
 		jc.Before, _ = knownJSON(plan.MaskSensitive(ch.Before, ch.Sensitive))
 		jc.After, jc.AfterUnknown = knownJSON(plan.MaskSensitive(ch.After, ch.Sensitive))
 		jc.Sensitive = ch.Sensitive

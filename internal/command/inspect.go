@@ -442,7 +442,7 @@ func runState(d Deps, g globals, args []string) (code int) {
 				fmt.Fprintln(d.Streams.Err, "Error: state show takes one ADDRESS")
 				return 1
 			}
-			r := st.Resource(fs.Arg(0))
+			r := st.Resource(canonicalAddr(fs.Arg(0)))
 			if r == nil {
 				renderError(d, false, "No such resource in the state", fmt.Errorf("%s is not recorded; mlops state list shows what is", fs.Arg(0)))
 				return 1
@@ -480,7 +480,7 @@ func runState(d Deps, g globals, args []string) (code int) {
 				fmt.Fprintln(d.Streams.Err, "Error: state forget-host-key takes one ADDRESS")
 				return 1
 			}
-			r := st.Resource(fs.Arg(0))
+			r := st.Resource(canonicalAddr(fs.Arg(0)))
 			if r == nil || r.HostKey == "" {
 				renderError(d, false, "No pinned host key", fmt.Errorf("%s has no host key recorded in the state", fs.Arg(0)))
 				return 1
@@ -498,17 +498,23 @@ func runState(d Deps, g globals, args []string) (code int) {
 				fmt.Fprintln(d.Streams.Err, "Error: state rm takes at least one ADDRESS")
 				return 1
 			}
+			var removed []string
 			for _, a := range fs.Args() {
-				if !st.RemoveResource(a) {
+				all := stateAddrs(st, a)
+				if len(all) == 0 {
 					renderError(d, false, "No such resource in the state", fmt.Errorf("%s is not recorded", a))
 					return 1
 				}
+				for _, a := range all {
+					st.RemoveResource(a)
+				}
+				removed = append(removed, all...)
 			}
 			if err := store.Write(ctx, st); err != nil {
 				renderError(d, false, "Cannot write the state", err)
 				return 1
 			}
-			for _, a := range fs.Args() {
+			for _, a := range removed {
 				fmt.Fprintf(d.Streams.Out, "Removed %s from the state (the object itself was not touched).\n", a)
 			}
 			return 0
@@ -579,8 +585,12 @@ func runImport(d Deps, g globals, args []string) (code int) {
 		renderDiags(d, false, cfgOf(l), diags)
 		return 1
 	}
-	if l.cfg.Resources[addr] == nil {
+	if l.cfg.Resources[addr.NoKey()] == nil {
 		renderError(d, false, "Resource not in the configuration", fmt.Errorf("%s must be declared in the configuration before it can be imported", addr))
+		return 1
+	}
+	if err := checkImportKey(l.cfg, addr); err != nil {
+		renderError(d, false, "Invalid instance key", err)
 		return 1
 	}
 	ctx := d.ctx()

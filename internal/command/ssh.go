@@ -209,8 +209,9 @@ func runSSH(d Deps, g globals, args []string) int {
 // findSSHHost picks the host named by alias or resource address.
 func findSSHHost(hosts []plan.HostSSH, name string) (plan.HostSSH, error) {
 	var known []string
+	canon := canonicalAddr(name)
 	for _, h := range hosts {
-		if h.SSH.Alias == name || h.Addr.String() == name {
+		if h.SSH.Alias == name || h.Addr.String() == canon {
 			return h, nil
 		}
 		if h.SSH.Alias != "" {

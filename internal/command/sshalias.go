@@ -109,7 +109,7 @@ func aliasEntries(d Deps, hosts []plan.HostSSH) ([]sshconfig.Entry, []string) {
 		e := sshconfig.Entry{Alias: alias, Address: h.Addr.String()}
 		if !h.Stopped && h.SSH.Known && h.SSH.Host != "" {
 			e.HostName, e.Port, e.User, e.HostKey = h.SSH.Host, h.SSH.Port, h.SSH.User, h.HostKey
-			if key := h.SSH.PrivateKey; key != "" {
+			if key := aliasKeyFile(d, h); key != "" {
 				if !filepath.IsAbs(key) {
 					key = filepath.Join(d.Cwd, key)
 				}

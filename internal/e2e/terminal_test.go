@@ -117,6 +117,7 @@ func normalize(s string) string {
 		{`\[(\d+h)?(\d+m)?\d+s elapsed\]`, "[Ns elapsed]"},
 		{`\d{8}T\d{6}Z(-\d+)?`, "TIMESTAMP"},
 		{`SHA256:[A-Za-z0-9+/=]+`, "SHA256:FINGERPRINT"},
+		{`ssh-ed25519 AAAA[A-Za-z0-9+/=]+`, "ssh-ed25519 PUBLIC_KEY"},
 	} {
 		s = regexp.MustCompile(r.re).ReplaceAllString(s, r.with)
 	}

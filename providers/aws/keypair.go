@@ -44,6 +44,11 @@ func (p *Provider) planKeyPair(req providers.PlanChangeRequest) providers.PlanCh
 	case isSet(cfg, "private_key_file"):
 		pk, err := p.readPublicKeyOfFile(getString(cfg, "private_key_file"))
 		switch {
+		case errors.Is(err, fs.ErrNotExist) && recordedFingerprint(prior) != "":
+			// Someone else's key: keep the key pair rather than flip it to
+			// a new key of ours (see keepOthersKey).
+			fp = cty.StringVal(recordedFingerprint(prior))
+			diags = append(diags, keepOthersKey(req.Addr.String(), getString(cfg, "private_key_file"), recordedFingerprint(prior)))
 		case errors.Is(err, fs.ErrNotExist):
 			// mlops generates the key at apply; its fingerprint is unknown until then.
 		case err != nil:
@@ -63,6 +68,7 @@ func (p *Provider) planKeyPair(req providers.PlanChangeRequest) providers.PlanCh
 		"fingerprint":            cty.UnknownVal(cty.String),
 		"public_key_fingerprint": fp,
 		"tags":                   plannedTags(prior, cfg),
+		"public_key_openssh":     p.plannedPublicKey(cfg, prior, fp),
 	})
 	if prior.IsNull() {
 		return providers.PlanChangeResponse{Planned: planned, Diagnostics: diags}
@@ -192,6 +198,7 @@ func (p *Provider) createKeyPair(ctx context.Context, c *ec2.Client, req provide
 		"key_pair_id":            cty.StringVal(deref(out.KeyPairId)),
 		"fingerprint":            cty.StringVal(deref(out.KeyFingerprint)),
 		"public_key_fingerprint": cty.StringVal(fp),
+		"public_key_openssh":     cty.StringVal(publicKeyLine(pub)),
 	})
 	if req.Created != nil {
 		req.Created(state)
@@ -383,6 +390,7 @@ func keyPairState(kp types.KeyPairInfo, prior cty.Value) cty.Value {
 		"key_pair_id":            cty.StringVal(deref(kp.KeyPairId)),
 		"fingerprint":            cty.StringVal(deref(kp.KeyFingerprint)),
 		"public_key_fingerprint": fp,
+		"public_key_openssh":     remotePublicKey(kp, prior),
 	})
 }
 

@@ -161,17 +161,34 @@ func TestKeyPairGeneratesKeyAndImportsOnlyThePublicHalf(t *testing.T) {
 
 	// A different local key plans a replacement.
 	os.Remove(path)
-	if _, err := generateKeyFile(path, "other"); err != nil {
+	otherPub, err := generateKeyFile(path, "other")
+	if err != nil {
 		t.Fatal(err)
 	}
 	p := w.plan(addr, state, cfgTags)
+	// The new public key is known at plan time, for authorized_keys.
+	if got, want := getString(p.Planned, "public_key_openssh"), publicKeyLine(otherPub); got != want || want == getString(state, "public_key_openssh") {
+		t.Errorf("planned public_key_openssh = %q, want %q", got, want)
+	}
 	if len(p.RequiresReplace) != 1 || !p.RequiresReplace[0].Equals(cty.GetAttrPath("public_key_fingerprint")) {
 		t.Errorf("RequiresReplace = %v, want [public_key_fingerprint]", p.RequiresReplace)
 	}
-	// So does a deleted one (a new key will be generated).
+	// A missing one does not (issue 9): the key pair holds a teammate's
+	// key; no new key is generated and the plan says whose key it is.
 	os.Remove(path)
-	if p := w.plan(addr, state, cfgTags); len(p.RequiresReplace) != 1 {
-		t.Errorf("RequiresReplace with the key file gone = %v", p.RequiresReplace)
+	p = w.plan(addr, state, cfgTags)
+	if len(p.RequiresReplace) != 0 || p.Diagnostics.HasErrors() {
+		t.Errorf("RequiresReplace with the key file gone = %v, %v", p.RequiresReplace, p.Diagnostics)
+	}
+	if fp := getString(state, "public_key_fingerprint"); len(p.Diagnostics) != 1 || !strings.Contains(p.Diagnostics[0].Detail, fp) ||
+		!strings.Contains(p.Diagnostics[0].Detail, "authorized_keys") || getString(p.Planned, "public_key_fingerprint") != fp {
+		t.Errorf("plan with the key file gone: %v", p.Diagnostics)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("planning generated a key")
+	}
+	if got := getString(p.Planned, "public_key_openssh"); got == "" || got != getString(state, "public_key_openssh") || !strings.HasPrefix(got, "ssh-ed25519 ") {
+		t.Errorf("kept key pair: planned public_key_openssh = %q, recorded %q", got, getString(state, "public_key_openssh"))
 	}
 
 	// Delete removes the key pair and leaves the local file alone.

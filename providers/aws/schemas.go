@@ -72,6 +72,8 @@ func keyPairSchema() *schema.Resource {
 				"fingerprint": {Type: cty.String, Computed: true, Description: "The fingerprint EC2 reports."},
 				"public_key_fingerprint": {Type: cty.String, Computed: true, ForceNew: true,
 					Description: "SHA256 fingerprint of the public key (as ssh-keygen -l shows it); a different local key replaces the key pair."},
+				"public_key_openssh": {Type: cty.String, Computed: true,
+					Description: "The public key in authorized_keys format. List it in an ssh block's authorized_keys so that instances launched with an earlier key trust a new one."},
 			},
 		},
 	}

@@ -114,9 +114,10 @@ func (h *Hosts) Dial(ctx context.Context, target providers.SSHTarget, knownHostK
 	if (c.pin.key == nil || c.pin.source == KeyFromPlan) && (target.StrictHostKey || h.opts.StrictHostKeys) {
 		return nil, &UnpinnedHostError{Addr: c.addr, KnownHosts: target.KnownHosts}
 	}
-	if c.keys, err = h.loadKeyFile(target.PrivateKeyFile); err != nil {
+	if c.keys, err = h.loadKeyFile(h.ChooseKeyFile(target)); err != nil {
 		return nil, err
 	}
+	c.keys.extra, c.keys.extraPaths = h.authorizedOwnKeys(target, c.keys.path)
 	if err := c.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -558,6 +559,10 @@ func keepAlive(client *ssh.Client, every time.Duration, stop <-chan struct{}) {
 type keySource struct {
 	path   string
 	signer ssh.Signer // nil: no key file, or encrypted (then the agent must have it)
+	// extra are the user's own keys that authorized_keys lets in, offered
+	// after the key file (see authorizedOwnKeys).
+	extra      []ssh.Signer
+	extraPaths []string
 }
 
 // loadKeyFile reads and checks the private key file once, before any
@@ -609,6 +614,10 @@ func (ks keySource) signers(o *Options) ([]ssh.Signer, []string, func()) {
 	if ks.signer != nil {
 		signers = append(signers, ks.signer)
 		offered = append(offered, "key "+ks.path)
+	}
+	for i, x := range ks.extra {
+		signers = append(signers, x)
+		offered = append(offered, "key "+ks.extraPaths[i])
 	}
 	closeAgent := func() {}
 	if o.AgentSocket == "" {

@@ -68,6 +68,9 @@ type Options struct {
 	// the ssh block's strict_host_key does for one host
 	// (MLOPS_STRICT_HOST_KEYS=1).
 	StrictHostKeys bool
+	// Home is the user's home directory, where ChooseKeyFile looks for
+	// the user's own keys; "" looks nowhere.
+	Home string
 }
 
 // OptionsFromEnv returns default options configured from the environment:
@@ -78,6 +81,7 @@ func OptionsFromEnv(getenv func(string) string) Options {
 		AgentSocket:    getenv("SSH_AUTH_SOCK"),
 		LoopbackOnly:   getenv("MLOPS_TEST_LOOPBACK_ONLY") == "1",
 		StrictHostKeys: getenv("MLOPS_STRICT_HOST_KEYS") == "1",
+		Home:           getenv("HOME"),
 	}
 	if home := getenv("HOME"); home != "" {
 		o.KnownHostsFile = filepath.Join(home, ".ssh", "known_hosts")

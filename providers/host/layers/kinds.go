@@ -108,7 +108,7 @@ func (w *script) String() string { return w.b.String() }
 
 // kinds returns every layer kind by name, built anew.
 func kinds() map[string]kind {
-	return map[string]kind{
+	return withAuthorizedKeys(map[string]kind{
 		"apt":            aptKind(),
 		"anaconda":       anacondaKind(),
 		"docker":         dockerKind(),
@@ -116,7 +116,7 @@ func kinds() map[string]kind {
 		"file":           fileKind(),
 		"shell":          shellKind(),
 		"idle_stop":      idleStopKind(),
-	}
+	})
 }
 
 // sharedKinds are the kinds decode uses, built on first use and never

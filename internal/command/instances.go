@@ -1,0 +1,82 @@
+package command
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/config"
+	"github.com/mlops-dev/mlops/plan"
+	"github.com/mlops-dev/mlops/providers"
+	"github.com/mlops-dev/mlops/providers/host"
+	"github.com/mlops-dev/mlops/state"
+)
+
+// canonicalAddr returns a resource address as mlops writes it, so that
+// aws_instance.box[ "alice" ] or aws_instance.box["al\x69ce"] name the
+// same instance as aws_instance.box["alice"]; anything that does not parse
+// is returned as it is (and then matches nothing).
+func canonicalAddr(s string) string {
+	if a, err := addrs.ParseResource(s); err == nil {
+		return a.String()
+	}
+	return s
+}
+
+// stateAddrs returns the state's addresses that s names: the resource at
+// s, or, when s names a resource block with count or for_each without a
+// key (aws_instance.box), all its instances.
+func stateAddrs(st *state.State, s string) []string {
+	s = canonicalAddr(s)
+	if st.Resource(s) != nil {
+		return []string{s}
+	}
+	a, err := addrs.ParseResource(s)
+	if err != nil || a.Key != addrs.NoKey {
+		return nil
+	}
+	var out []string
+	for _, r := range st.Resources {
+		if r.Key != addrs.NoKey && r.Addr().NoKey() == a {
+			out = append(out, r.Address)
+		}
+	}
+	return out
+}
+
+// checkImportKey refuses to import at an address the next plan would
+// destroy: an instance key on a resource without count or for_each, none
+// on one with them, or a key that count or for_each does not produce.
+func checkImportKey(cfg *config.Config, addr addrs.Resource) error {
+	cr := cfg.Resources[addr.NoKey()]
+	switch {
+	case !cr.Expanded() && addr.Key != addrs.NoKey:
+		return fmt.Errorf("%s has neither count nor for_each: import it as %s", addr.NoKey(), addr.NoKey())
+	case cr.Expanded() && addr.Key == addrs.NoKey:
+		return fmt.Errorf("%s has count or for_each: import one instance, like %s[\"KEY\"] or %s[0]", addr, addr, addr)
+	case !cr.Expanded():
+		return nil
+	}
+	insts, diags := cfg.Expand(addr.NoKey(), nil)
+	if diags.HasErrors() {
+		return fmt.Errorf("the instances of %s are not known before apply: %s", addr.NoKey(), diags.Error())
+	}
+	for _, a := range insts {
+		if a == addr {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not one of the instances the configuration declares (%d); the next plan would destroy it", addr, len(insts))
+}
+
+// aliasKeyFile is the IdentityFile of an ssh alias: the key mlops itself
+// would log in with (host.Hosts.ChooseKeyFile), so that a team member
+// whose own key is in authorized_keys gets an alias with that key.
+func aliasKeyFile(d Deps, h plan.HostSSH) string {
+	key := h.SSH.PrivateKey
+	if key != "" && !filepath.IsAbs(key) {
+		key = filepath.Join(d.Cwd, key)
+	}
+	return host.New(host.OptionsFromEnv(d.getenv)).ChooseKeyFile(providers.SSHTarget{
+		PrivateKeyFile: key, AuthorizedKeys: h.SSH.AuthorizedKeys})
+}
