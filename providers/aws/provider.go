@@ -6,6 +6,14 @@
 // environment, the sleep used between polls. Configure makes no network
 // call; the SDK configuration and the EC2 client are created on first use.
 //
+// Each resource type is one entry of the type table (resourcetypes.go): its
+// schema and its validate, plan, create, update, delete, refresh and import
+// functions, which live in the type's own file (keypair.go,
+// securitygroup.go, instance.go, eip.go). The Provider methods only find
+// the type in the table and dispatch: a new resource type is one file that
+// defines its functions and a resourceType value, plus one line in
+// resourceTypes; data sources likewise, in dataSourceTypes.
+//
 // Every object the provider creates carries the tags of the apply request
 // (mlops:stack, mlops:address). Before creating one, the provider looks for
 // an object already carrying them and adopts it: a run that died between the
