@@ -15,12 +15,8 @@ import (
 
 // readAMI finds the image matching the name pattern with one DescribeImages
 // call; the newest (by CreationDate) wins.
-func (p *Provider) readAMI(ctx context.Context, req providers.ReadDataSourceRequest) providers.ReadDataSourceResponse {
+func (p *Provider) readAMI(ctx context.Context, c *ec2.Client, req providers.ReadDataSourceRequest) providers.ReadDataSourceResponse {
 	cfg := req.Config
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ReadDataSourceResponse{Diagnostics: diags}
-	}
 	owners := getStrings(cfg, "owners")
 	pattern := getString(cfg, "name")
 	in := &ec2.DescribeImagesInput{

@@ -57,17 +57,16 @@ func planEIP(req providers.PlanChangeRequest) providers.PlanChangeResponse {
 	return providers.PlanChangeResponse{Planned: withAttrs(cfg, keep)}
 }
 
-func (p *Provider) applyEIP(ctx context.Context, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: diags}
+// eipResource is aws_eip's entry in the type table.
+func (p *Provider) eipResource() resourceType {
+	return resourceType{
+		name: "aws_eip", schema: eipSchema, plan: planEIP,
+		create: p.createEIP, update: p.updateEIP, delete: p.deleteEIP,
+		refresh: p.refreshEIPs, importID: p.importEIP,
 	}
-	switch {
-	case req.Planned.IsNull():
-		return p.deleteEIP(ctx, c, req)
-	case req.Prior.IsNull():
-		return p.createEIP(ctx, c, req)
-	}
+}
+
+func (p *Provider) updateEIP(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
 	id := getString(req.Prior, "id")
 	addr, found, err := describeOneAddress(ctx, c, id)
 	if err != nil {
@@ -265,11 +264,7 @@ func (p *Provider) refreshEIPs(ctx context.Context, objs []providers.ResourceObj
 	}.run(ctx, p, objs)
 }
 
-func (p *Provider) importEIP(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ImportResponse{Diagnostics: diags}
-	}
+func (p *Provider) importEIP(ctx context.Context, c *ec2.Client, req providers.ImportRequest) providers.ImportResponse {
 	if !strings.HasPrefix(req.ID, "eipalloc-") {
 		return providers.ImportResponse{Diagnostics: errorDiag("Invalid Elastic IP ID", "%q is not an Elastic IP allocation ID (eipalloc-...).", req.ID)}
 	}

@@ -158,17 +158,16 @@ func planInstance(req providers.PlanChangeRequest) providers.PlanChangeResponse 
 	return providers.PlanChangeResponse{Planned: withAttrs(planned, keep), Notes: append(notes, dvNotes...)}
 }
 
-func (p *Provider) applyInstance(ctx context.Context, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: diags}
+// instanceResource is aws_instance's entry in the type table.
+func (p *Provider) instanceResource() resourceType {
+	return resourceType{
+		name: "aws_instance", schema: instanceSchema, plan: planInstance,
+		create: p.createInstance, update: p.updateInstance, delete: p.deleteInstance,
+		refresh: p.refreshInstances, importID: p.importInstance,
 	}
-	switch {
-	case req.Planned.IsNull():
-		return p.deleteInstance(ctx, c, req)
-	case req.Prior.IsNull():
-		return p.createInstance(ctx, c, req)
-	}
+}
+
+func (p *Provider) updateInstance(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
 	id := getString(req.Prior, "id")
 	inst, found, err := describeOneInstance(ctx, c, id)
 	if err != nil {
@@ -784,11 +783,7 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 	}.run(ctx, p, objs)
 }
 
-func (p *Provider) importInstance(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ImportResponse{Diagnostics: diags}
-	}
+func (p *Provider) importInstance(ctx context.Context, c *ec2.Client, req providers.ImportRequest) providers.ImportResponse {
 	if !strings.HasPrefix(req.ID, "i-") {
 		return providers.ImportResponse{Diagnostics: errorDiag("Invalid instance ID", "%q is not an EC2 instance ID (i-...).", req.ID)}
 	}

@@ -98,31 +98,34 @@ func (p *Provider) planKeyPair(req providers.PlanChangeRequest) providers.PlanCh
 	return providers.PlanChangeResponse{Planned: planned, RequiresReplace: replace, Diagnostics: diags}
 }
 
-func (p *Provider) applyKeyPair(ctx context.Context, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: diags}
+// keyPairResource is aws_key_pair's entry in the type table.
+func (p *Provider) keyPairResource() resourceType {
+	return resourceType{
+		name: "aws_key_pair", schema: keyPairSchema, validate: p.validateKeyPair, plan: p.planKeyPair,
+		create: p.createKeyPair, update: p.updateKeyPair, delete: p.deleteKeyPair,
+		refresh: p.refreshKeyPairs, importID: p.importKeyPair,
 	}
-	switch {
-	case req.Planned.IsNull():
-		name := getString(req.Prior, "name")
-		if _, err := c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: awssdk.String(name)}); err != nil && errorCode(err) != "InvalidKeyPair.NotFound" {
-			return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("deleting key pair "+name, err)}
-		}
-		return providers.ApplyChangeResponse{NewState: cty.NullVal(keyPairSchema().ImpliedType())}
-	case req.Prior.IsNull():
-		return p.createKeyPair(ctx, c, req)
-	default:
-		name := getString(req.Prior, "name")
-		have := getStringMap(req.Prior, "tags")
-		if err := syncTags(ctx, c, getString(req.Prior, "key_pair_id"), have, getStringMap(req.Config, "tags")); err != nil {
-			return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("tagging key pair "+name, err)}
-		}
-		return providers.ApplyChangeResponse{NewState: withAttrs(req.Planned, map[string]cty.Value{
-			"key_pair_id": getAttr(req.Prior, "key_pair_id"),
-			"fingerprint": getAttr(req.Prior, "fingerprint"),
-		})}
+}
+
+func (p *Provider) deleteKeyPair(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
+	name := getString(req.Prior, "name")
+	if _, err := c.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: awssdk.String(name)}); err != nil && errorCode(err) != "InvalidKeyPair.NotFound" {
+		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("deleting key pair "+name, err)}
 	}
+	return providers.ApplyChangeResponse{NewState: cty.NullVal(keyPairSchema().ImpliedType())}
+}
+
+// updateKeyPair only syncs tags: every other change replaces the key pair.
+func (p *Provider) updateKeyPair(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
+	name := getString(req.Prior, "name")
+	have := getStringMap(req.Prior, "tags")
+	if err := syncTags(ctx, c, getString(req.Prior, "key_pair_id"), have, getStringMap(req.Config, "tags")); err != nil {
+		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: apiDiag("tagging key pair "+name, err)}
+	}
+	return providers.ApplyChangeResponse{NewState: withAttrs(req.Planned, map[string]cty.Value{
+		"key_pair_id": getAttr(req.Prior, "key_pair_id"),
+		"fingerprint": getAttr(req.Prior, "fingerprint"),
+	})}
 }
 
 func (p *Provider) createKeyPair(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
@@ -420,11 +423,7 @@ func (p *Provider) refreshKeyPairs(ctx context.Context, objs []providers.Resourc
 	}.run(ctx, p, objs)
 }
 
-func (p *Provider) importKeyPair(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ImportResponse{Diagnostics: diags}
-	}
+func (p *Provider) importKeyPair(ctx context.Context, c *ec2.Client, req providers.ImportRequest) providers.ImportResponse {
 	found, err := describeKeyPairs(ctx, c, []string{req.ID})
 	if err != nil {
 		return providers.ImportResponse{Diagnostics: apiDiag("reading key pair "+req.ID, err)}

@@ -6,6 +6,14 @@
 // environment, the sleep used between polls. Configure makes no network
 // call; the SDK configuration and the EC2 client are created on first use.
 //
+// Each resource type is one entry of the type table (resourcetypes.go): its
+// schema and its validate, plan, create, update, delete, refresh and import
+// functions, which live in the type's own file (keypair.go,
+// securitygroup.go, instance.go, eip.go). The Provider methods only find
+// the type in the table and dispatch: a new resource type is one file that
+// defines its functions and a resourceType value, plus one line in
+// resourceTypes; data sources likewise, in dataSourceTypes.
+//
 // Every object the provider creates carries the tags of the apply request
 // (mlops:stack, mlops:address). Before creating one, the provider looks for
 // an object already carrying them and adopts it: a run that died between the
@@ -76,6 +84,11 @@ type Provider struct {
 	opts Options
 	env  map[string]string
 
+	// resources and dataSources are the type tables (resourcetypes.go),
+	// built once by New and never changed.
+	resources   []resourceType
+	dataSources []dataSourceType
+
 	mu       sync.Mutex
 	settings *settings   // from Configure; nil until configured
 	client   *ec2.Client // created on first use
@@ -110,7 +123,10 @@ func New(opts Options) *Provider {
 			env[k] = v
 		}
 	}
-	return &Provider{opts: opts, env: env}
+	p := &Provider{opts: opts, env: env}
+	p.resources = p.resourceTypes()
+	p.dataSources = p.dataSourceTypes()
+	return p
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -126,18 +142,18 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // Schemas implements providers.Provider.
 func (p *Provider) Schemas() schema.Schemas {
-	return schema.Schemas{
-		Provider: map[string]*schema.Block{"aws": providerSchema()},
-		Resources: map[string]*schema.Resource{
-			"aws_instance":       instanceSchema(),
-			"aws_security_group": securityGroupSchema(),
-			"aws_key_pair":       keyPairSchema(),
-			"aws_eip":            eipSchema(),
-		},
-		DataSources: map[string]*schema.Resource{
-			"aws_ami": amiSchema(),
-		},
+	s := schema.Schemas{
+		Provider:    map[string]*schema.Block{"aws": providerSchema()},
+		Resources:   map[string]*schema.Resource{},
+		DataSources: map[string]*schema.Resource{},
 	}
+	for _, t := range p.resources {
+		s.Resources[t.name] = t.schema()
+	}
+	for _, d := range p.dataSources {
+		s.DataSources[d.name] = d.schema()
+	}
+	return s
 }
 
 // Configure implements providers.Provider. It only records the settings.
@@ -262,9 +278,14 @@ func (p *Provider) loadConfig(ctx context.Context, s *settings) (awssdk.Config, 
 
 // ReadDataSource implements providers.Provider.
 func (p *Provider) ReadDataSource(ctx context.Context, req providers.ReadDataSourceRequest) providers.ReadDataSourceResponse {
-	switch req.Addr.Type {
-	case "aws_ami":
-		return p.readAMI(ctx, req)
+	for _, d := range p.dataSources {
+		if d.name == req.Addr.Type {
+			c, diags := p.ec2Client(ctx)
+			if diags.HasErrors() {
+				return providers.ReadDataSourceResponse{Diagnostics: diags}
+			}
+			return d.read(ctx, c, req)
+		}
 	}
 	return providers.ReadDataSourceResponse{Diagnostics: providers.ErrorDiag("Unknown data source",
 		"The aws provider has no data source %s.", req.Addr.Type)}
@@ -273,7 +294,7 @@ func (p *Provider) ReadDataSource(ctx context.Context, req providers.ReadDataSou
 // Refresh implements providers.Provider: one describe call per resource
 // type, the types read at the same time (they are independent; the
 // instances' DescribeVolumes follows their DescribeInstances). Diagnostics
-// come in the fixed order of refreshTypes.
+// come in the order of the type table.
 func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) providers.RefreshResponse {
 	states := make([]cty.Value, len(req.Resources))
 	byType := map[string][]int{}
@@ -286,9 +307,9 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) pr
 		got   []cty.Value
 		diags hcl.Diagnostics
 	}
-	results := make([]result, len(refreshTypes))
+	results := make([]result, len(p.resources))
 	var wg sync.WaitGroup
-	for t, typ := range refreshTypes {
+	for t, typ := range p.resources {
 		idx := byType[typ.name]
 		if len(idx) == 0 {
 			continue
@@ -302,7 +323,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) pr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[t].got, results[t].diags = typ.refresh(p, ctx, objs)
+			results[t].got, results[t].diags = typ.refresh(ctx, objs)
 		}()
 	}
 	wg.Wait()
@@ -317,21 +338,9 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) pr
 		}
 	}
 	for typ := range byType {
-		diags = append(diags, providers.ErrorDiag("Unknown resource type", "The aws provider has no resource type %s.", typ)...)
+		diags = append(diags, unknownResourceType(typ)...)
 	}
 	return providers.RefreshResponse{States: states, Diagnostics: diags}
-}
-
-// refreshTypes are the resource types Refresh reads, in the order of its
-// diagnostics.
-var refreshTypes = []struct {
-	name    string
-	refresh func(p *Provider, ctx context.Context, objs []providers.ResourceObject) ([]cty.Value, hcl.Diagnostics)
-}{
-	{"aws_key_pair", (*Provider).refreshKeyPairs},
-	{"aws_security_group", (*Provider).refreshSecurityGroups},
-	{"aws_instance", (*Provider).refreshInstances},
-	{"aws_eip", (*Provider).refreshEIPs},
 }
 
 // PlanChange implements providers.Provider.
@@ -339,50 +348,44 @@ func (p *Provider) PlanChange(ctx context.Context, req providers.PlanChangeReque
 	if req.Config.IsNull() {
 		return providers.PlanChangeResponse{Planned: req.Config}
 	}
-	switch req.Addr.Type {
-	case "aws_instance":
-		return planInstance(req)
-	case "aws_security_group":
-		return planSecurityGroup(req)
-	case "aws_key_pair":
-		return p.planKeyPair(req)
-	case "aws_eip":
-		return planEIP(req)
+	t, ok := p.resourceType(req.Addr.Type)
+	if !ok {
+		return providers.PlanChangeResponse{Diagnostics: unknownResourceType(req.Addr.Type)}
 	}
-	return providers.PlanChangeResponse{Diagnostics: providers.ErrorDiag("Unknown resource type",
-		"The aws provider has no resource type %s.", req.Addr.Type)}
+	return t.plan(req)
 }
 
-// ApplyChange implements providers.Provider.
+// ApplyChange implements providers.Provider: delete when nothing is
+// planned, create when nothing was there, update otherwise.
 func (p *Provider) ApplyChange(ctx context.Context, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
-	switch req.Addr.Type {
-	case "aws_instance":
-		return p.applyInstance(ctx, req)
-	case "aws_security_group":
-		return p.applySecurityGroup(ctx, req)
-	case "aws_key_pair":
-		return p.applyKeyPair(ctx, req)
-	case "aws_eip":
-		return p.applyEIP(ctx, req)
+	t, ok := p.resourceType(req.Addr.Type)
+	if !ok {
+		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: unknownResourceType(req.Addr.Type)}
 	}
-	return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: providers.ErrorDiag("Unknown resource type",
-		"The aws provider has no resource type %s.", req.Addr.Type)}
+	c, diags := p.ec2Client(ctx)
+	if diags.HasErrors() {
+		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: diags}
+	}
+	switch {
+	case req.Planned.IsNull():
+		return t.delete(ctx, c, req)
+	case req.Prior.IsNull():
+		return t.create(ctx, c, req)
+	}
+	return t.update(ctx, c, req)
 }
 
 // Import implements providers.Provider.
 func (p *Provider) Import(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {
-	switch req.Addr.Type {
-	case "aws_instance":
-		return p.importInstance(ctx, req)
-	case "aws_security_group":
-		return p.importSecurityGroup(ctx, req)
-	case "aws_key_pair":
-		return p.importKeyPair(ctx, req)
-	case "aws_eip":
-		return p.importEIP(ctx, req)
+	t, ok := p.resourceType(req.Addr.Type)
+	if !ok {
+		return providers.ImportResponse{Diagnostics: unknownResourceType(req.Addr.Type)}
 	}
-	return providers.ImportResponse{Diagnostics: providers.ErrorDiag("Unknown resource type",
-		"The aws provider has no resource type %s.", req.Addr.Type)}
+	c, diags := p.ec2Client(ctx)
+	if diags.HasErrors() {
+		return providers.ImportResponse{Diagnostics: diags}
+	}
+	return t.importID(ctx, c, req)
 }
 
 func validateEndpoint(v cty.Value) error {

@@ -327,17 +327,16 @@ func planSecurityGroup(req providers.PlanChangeRequest) providers.PlanChangeResp
 	return providers.PlanChangeResponse{Planned: planned, RequiresReplace: replace}
 }
 
-func (p *Provider) applySecurityGroup(ctx context.Context, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ApplyChangeResponse{NewState: req.Prior, Diagnostics: diags}
+// securityGroupResource is aws_security_group's entry in the type table.
+func (p *Provider) securityGroupResource() resourceType {
+	return resourceType{
+		name: "aws_security_group", schema: securityGroupSchema, validate: validateSecurityGroup, plan: planSecurityGroup,
+		create: p.createSecurityGroup, update: p.updateSecurityGroup, delete: p.deleteSecurityGroup,
+		refresh: p.refreshSecurityGroups, importID: p.importSecurityGroup,
 	}
-	switch {
-	case req.Planned.IsNull():
-		return p.deleteSecurityGroup(ctx, c, req)
-	case req.Prior.IsNull():
-		return p.createSecurityGroup(ctx, c, req)
-	}
+}
+
+func (p *Provider) updateSecurityGroup(ctx context.Context, c *ec2.Client, req providers.ApplyChangeRequest) providers.ApplyChangeResponse {
 	id := getString(req.Prior, "id")
 	sg, diags := describeOneGroup(ctx, c, id)
 	if diags.HasErrors() {
@@ -581,11 +580,7 @@ func (p *Provider) refreshSecurityGroups(ctx context.Context, objs []providers.R
 	}.run(ctx, p, objs)
 }
 
-func (p *Provider) importSecurityGroup(ctx context.Context, req providers.ImportRequest) providers.ImportResponse {
-	c, diags := p.ec2Client(ctx)
-	if diags.HasErrors() {
-		return providers.ImportResponse{Diagnostics: diags}
-	}
+func (p *Provider) importSecurityGroup(ctx context.Context, c *ec2.Client, req providers.ImportRequest) providers.ImportResponse {
 	if !strings.HasPrefix(req.ID, "sg-") {
 		return providers.ImportResponse{Diagnostics: errorDiag("Invalid security group ID", "%q is not a security group ID (sg-...).", req.ID)}
 	}

@@ -19,11 +19,8 @@ func (p *Provider) ValidateResourceConfig(req providers.ValidateResourceConfigRe
 	if req.Config.IsNull() || !req.Config.IsKnown() {
 		return providers.ValidateResourceConfigResponse{}
 	}
-	switch req.Addr.Type {
-	case "aws_key_pair":
-		return providers.ValidateResourceConfigResponse{Diagnostics: p.validateKeyPair(req.Addr, req.Config)}
-	case "aws_security_group":
-		return providers.ValidateResourceConfigResponse{Diagnostics: validateSecurityGroup(req.Addr, req.Config)}
+	if t, ok := p.resourceType(req.Addr.Type); ok && t.validate != nil {
+		return providers.ValidateResourceConfigResponse{Diagnostics: t.validate(req.Addr, req.Config)}
 	}
 	return providers.ValidateResourceConfigResponse{}
 }
