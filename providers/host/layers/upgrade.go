@@ -86,13 +86,14 @@ func withCandidates(layers []providers.Layer, specs []spec) []spec {
 	return out
 }
 
-// parseCandidate reads the "Candidate:" line of `apt-cache policy NAME`
-// output; "" when there is none or apt says "(none)".
+// parseCandidate reads the "  Candidate: VERSION" line of `apt-cache
+// policy NAME` output (in the C locale); "" when there is none or apt says
+// "(none)".
 func parseCandidate(policy string) string {
 	for _, line := range strings.Split(policy, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Candidate:"); ok {
+		if v, ok := strings.CutPrefix(line, "  Candidate: "); ok {
 			v = strings.TrimSpace(v)
-			if v == "(none)" {
+			if v == "(none)" || strings.ContainsAny(v, " \t") {
 				return ""
 			}
 			return v
