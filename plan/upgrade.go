@@ -59,7 +59,7 @@ func packageMoves(key string, locked map[string]string, uf *providers.UpgradeFac
 func upgradeReason(uf *providers.UpgradeFacts) string {
 	s := "-upgrade: the versions the host's package lists offer, as of its last apt-get update"
 	if !uf.ListsDate.IsZero() {
-		s += " (lists dated " + uf.ListsDate.UTC().Format("2006-01-02 15:04 UTC") + ")"
+		s += ", lists dated " + uf.ListsDate.UTC().Format("2006-01-02 15:04 UTC")
 	}
 	return s
 }

@@ -66,7 +66,7 @@ func TestUpgradePackages(t *testing.T) {
 	containsFlat(t, r,
 		"package "+pkg+" version 1.0 -> 2.0 (-upgrade)",
 		"~ layer aws_instance.dev.layer.apt: "+pkg+" 1.0 -> 2.0",
-		"the versions the host's package lists offer, as of its last apt-get update (lists dated ",
+		"the versions the host's package lists offer, as of its last apt-get update, lists dated ",
 		"~ download "+d.URL(testworld.DownloadCompose),
 		"re-resolved if a layer downloads it in this apply")
 	if v := installed(); v != "1.0" {
