@@ -47,16 +47,18 @@ func TestUpgradePackages(t *testing.T) {
 	h.AddAptRepo(t, pkg, "1.0", "2.0")
 	h.Exec(t, "apt-get update >/dev/null 2>&1")
 
-	r := s.must(0, "plan", "-detailed-exitcode")
+	sess, conns := sessions(h)(), h.Connections()
+	r := timed(t, "plan", s.must(0, "plan", "-detailed-exitcode"))
+	if n := since(sessions(h), sess, 1); n != 1 {
+		t.Errorf("plan: %d SSH sessions, want 1", n)
+	}
 	contains(t, r, "No changes.")
 	if strings.Contains(r.stdout, "2.0") || strings.Contains(r.stdout, "lock file") {
 		t.Errorf("a plan without -upgrade mentions the new version or the lock:\n%s", r)
 	}
 
-	sess := sessions(h)()
-	conns := h.Connections()
-	r = s.must(2, "plan", "-upgrade", "-detailed-exitcode")
-	t.Logf("plan -upgrade:\n%s", r.stdout)
+	sess, conns = sessions(h)(), h.Connections()
+	r = timed(t, "plan -upgrade", s.must(2, "plan", "-upgrade", "-detailed-exitcode"))
 	if n := since(sessions(h), sess, 1); n != 1 {
 		t.Errorf("plan -upgrade: %d SSH sessions, want 1 (the candidates in the same round trip as the probes)", n)
 	}
@@ -94,7 +96,7 @@ func TestUpgradePackages(t *testing.T) {
 		t.Errorf("plan -upgrade -json lacks the move of %s 1.0 -> 2.0 in lock_changes:\n%s", pkg, js)
 	}
 
-	r = s.must(0, "apply", "-upgrade", "-auto-approve")
+	r = timed(t, "apply -upgrade", s.must(0, "apply", "-upgrade", "-auto-approve"))
 	if v := installed(); v != "2.0" {
 		t.Errorf("apply -upgrade left %s at %q, want 2.0:\n%s", pkg, v, r)
 	}
