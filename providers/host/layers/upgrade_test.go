@@ -117,7 +117,7 @@ func TestProbeUpgrade(t *testing.T) {
 			"pkg.2": "install ok installed|1:2.39", "lists": lists,
 		}, facts{
 			"pkg": "install ok installed|20.10.24", "candidate.0": "docker.io:\n  Candidate: (none)\n",
-			"exists.0": "1", "groups.0": "ubuntu docker", "lists": lists,
+			"exists.0": "1", "groups.0": "ubuntu docker", "daemon": "1", "lists": lists,
 		}),
 	}}
 	resp := (&Engine{Nonce: fixedNonce}).Probe(context.Background(), r, providers.ProbeRequest{Layers: layers})

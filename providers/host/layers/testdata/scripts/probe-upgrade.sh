@@ -25,9 +25,28 @@ p="$HOME"/'anaconda3'
 if [ -e "$p" ]; then __mlops_fact exists 1; else __mlops_fact exists ''; fi
 if [ -x "$p/bin/conda" ]; then __mlops_fact conda 1; else __mlops_fact conda ''; fi
 if [ -x "$p/bin/conda" ]; then
-  if v=$(timeout 60 "$p/bin/conda" --version 2>&1); then r=1; else r=; fi
-  __mlops_fact version "${v%%$'\n'*}"
-  __mlops_fact runs "$r"
+  v= sb=
+  for m in "$p"/conda-meta/conda-[0-9]*.json; do
+    [ -f "$m" ] || continue
+    m=${m##*/conda-meta/conda-}
+    v+="${v:+ }${m%%-*}"
+  done
+  __mlops_fact version "$v"
+  { IFS= read -r sb <"$p/bin/conda"; } 2>/dev/null
+  if [[ $sb == '#!'* ]]; then sb=${sb#'#!'}; sb=${sb#"${sb%%[! ]*}"}; sb=${sb%% *}; else sb=; fi
+  __mlops_fact interp "$sb"
+if [ -n "$sb" ] && [ -x "$sb" ]; then __mlops_fact runs 1; else __mlops_fact runs ''; fi
+  init= inblock=
+  if [ -r "$HOME/.bashrc" ]; then
+    while IFS= read -r l || [ -n "$l" ]; do
+      case $l in
+        '# >>> conda initialize >>>') inblock=1 ;;
+        '# <<< conda initialize <<<') inblock= ;;
+        *) if [ -n "$inblock" ] && [[ $l == *"$p/bin/conda"* ]]; then init=1; fi ;;
+      esac
+    done <"$HOME/.bashrc"
+  fi
+  __mlops_fact init "$init"
 fi
 ) </dev/null
 __mlops_fact end "$?"
@@ -39,6 +58,12 @@ if id -u 'ubuntu' >/dev/null 2>&1; then __mlops_fact exists.0 1; else __mlops_fa
 __mlops_fact groups.0 "$(id -nG 'ubuntu' 2>/dev/null)"
 if id -u 'alice' >/dev/null 2>&1; then __mlops_fact exists.1 1; else __mlops_fact exists.1 ''; fi
 __mlops_fact groups.1 "$(id -nG 'alice' 2>/dev/null)"
+dpid= dcomm=
+{ read -r dpid </var/run/docker.pid; } 2>/dev/null
+if [[ $dpid =~ ^[0-9]+$ ]]; then { read -r dcomm <"/proc/$dpid/comm"; } 2>/dev/null; fi
+if [ "$dcomm" = dockerd ]; then __mlops_fact daemon 1; else __mlops_fact daemon ''; fi
+if [ -d /run/systemd/system ]; then __mlops_fact systemd 1; else __mlops_fact systemd ''; fi
+if [ -e /etc/systemd/system/multi-user.target.wants/docker.service ]; then __mlops_fact enabled 1; else __mlops_fact enabled ''; fi
 __mlops_fact candidate.0 "$(LC_ALL=C apt-cache policy 'docker.io' 2>/dev/null)"
 __mlops_fact lists "$(stat -c %Y /var/lib/apt/lists/*_Packages* 2>/dev/null | sort -n | tail -n 1)"
 ) </dev/null
@@ -58,6 +83,16 @@ if [ -f "$b" ] && [ -x "$b" ]; then
   fi
 fi
 __mlops_fact pathlines "$(grep -F -- '# mlops: docker_compose PATH' "$HOME/.bashrc" 2>/dev/null)"
+first=
+if [ -r "$HOME/.bashrc" ]; then
+  while IFS= read -r l || [ -n "$l" ]; do
+    t=${l#"${l%%[![:space:]]*}"}
+    case $t in ''|'#'*) continue ;; esac
+    first=$l
+    break
+  done <"$HOME/.bashrc"
+fi
+__mlops_fact firstcmd "$first"
 ) </dev/null
 __mlops_fact end "$?"
 __mlops_i=4
@@ -81,7 +116,7 @@ __mlops_fact end "$?"
 __mlops_i=5
 (
 __mlops_fact begin ''
-bash -c 'docker info >/dev/null 2>&1' >/dev/null 2>&1
+timeout -k 5 60 bash -c 'docker info >/dev/null 2>&1' >/dev/null 2>&1
 __mlops_fact rc "$?"
 ) </dev/null
 __mlops_fact end "$?"
