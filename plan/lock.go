@@ -191,8 +191,8 @@ func (e *Engine) upgradeLockChanges(p *Plan) {
 	probed := probedUpgrades(p)
 	for _, k := range sortedKeys(e.Lock.Layers) {
 		lp := e.Lock.Layers[k]
-		if uf := probed[k]; uf != nil {
-			p.LockChanges = append(p.LockChanges, packageMoves(k, lp.Packages, uf))
+		if layer := probed[k]; layer != nil {
+			p.LockChanges = append(p.LockChanges, packageMoves(p, layer, lp.Packages))
 			continue
 		}
 		var pkgs []string
@@ -318,15 +318,17 @@ func (e *Engine) lockFoundPackages(p *Plan) {
 }
 
 // ApplyLock is the lock an apply of p starts from: the lock as read, plus
-// what p found on hosts (lockFoundPackages). The data sources p resolved are
-// left out: the apply records them once what is built from them exists.
+// what p found on hosts (lockFoundPackages) and, with -upgrade, the package
+// versions it re-resolved for layers that do not run (packageMoves). The
+// data sources p resolved are left out: the apply records them once what
+// is built from them exists.
 func ApplyLock(read *lockfile.Lock, p *Plan) *lockfile.Lock {
 	out := read.Clone()
 	if p.Lock == nil {
 		return out
 	}
 	for k, lp := range p.Lock.Layers {
-		if out.Layers[k] == nil {
+		if out.Layers[k] == nil || p.Upgrade {
 			out.Layers[k] = lp
 		}
 	}

@@ -3,6 +3,7 @@ package plan
 import (
 	"strings"
 
+	"github.com/mlops-dev/mlops/lockfile"
 	"github.com/mlops-dev/mlops/providers"
 )
 
@@ -15,37 +16,67 @@ type PackageMove struct {
 	After  string `json:"after"`
 }
 
-// probedUpgrades collects, by layer address, what probes with -upgrade
-// found on the hosts of p.
-func probedUpgrades(p *Plan) map[string]*providers.UpgradeFacts {
-	out := map[string]*providers.UpgradeFacts{}
+// probedUpgrades collects, by layer address, the layers of p whose hosts
+// were probed with -upgrade.
+func probedUpgrades(p *Plan) map[string]*LayerChange {
+	out := map[string]*LayerChange{}
 	for _, ch := range p.Changes {
 		for _, lc := range ch.Layers {
 			if lc.Upgrade != nil {
-				out[lc.Addr.String()] = lc.Upgrade
+				out[lc.Addr.String()] = lc
 			}
 		}
 	}
 	return out
 }
 
-// packageMoves compares the versions the lock pins for layer key with the
-// candidates its host's package lists offer. A package the probe did not
-// ask about (the configuration now pins its version or no longer has it)
-// or that the lists do not offer stays as it is.
-func packageMoves(key string, locked map[string]string, uf *providers.UpgradeFacts) *LockChange {
+// upgradedVersion is the version of package name that the lock holds
+// after apply -upgrade, given what the probe found: the candidate when the
+// layer installs or upgrades it, else the version the host has (the
+// candidate already, or one the lists no longer offer). A package the
+// probe did not ask about (the configuration now pins its version or no
+// longer has it) keeps its locked version.
+func upgradedVersion(uf *providers.UpgradeFacts, name, locked string) string {
+	cand, asked := uf.Candidates[name]
+	have := uf.Installed[name]
+	switch {
+	case !asked:
+		return locked
+	case have != "":
+		if cand != "" {
+			return cand // installed already, or upgraded to it
+		}
+		return have
+	case cand != "":
+		return cand // the layer installs it
+	}
+	return locked
+}
+
+// packageMoves compares the versions the lock pins for layer key with those
+// it will hold after apply -upgrade (upgradedVersion). A layer that does not
+// run has nothing to report them after the apply, so the moves go into the
+// plan's lock (p.Lock), which the apply starts from (ApplyLock).
+func packageMoves(p *Plan, layer *LayerChange, locked map[string]string) *LockChange {
+	uf := layer.Upgrade
+	key := layer.Addr.String()
 	lc := &LockChange{Kind: "layer", Key: key, Action: NoOp, Reason: upgradeReason(uf)}
 	var before, after []string
+	next := map[string]string{}
 	for _, n := range sortedKeys(locked) {
 		v := locked[n]
 		before = append(before, n+" "+v)
-		if c := uf.Candidates[n]; c != "" && c != v {
-			lc.Packages = append(lc.Packages, PackageMove{Name: n, Before: v, After: c})
-			after = append(after, n+" "+c)
-			continue
+		to := upgradedVersion(uf, n, v)
+		next[n] = to
+		after = append(after, n+" "+to)
+		if to != v {
+			lc.Packages = append(lc.Packages, PackageMove{Name: n, Before: v, After: to})
+		} else {
+			lc.Unchanged++
 		}
-		lc.Unchanged++
-		after = append(after, n+" "+v)
+	}
+	if len(lc.Packages) > 0 && layer.Action == NoOp && p.Lock != nil {
+		p.Lock.Layers[key] = &lockfile.LayerPackages{Addr: key, Packages: next}
 	}
 	if len(lc.Packages) > 0 {
 		lc.Action = Update

@@ -13,7 +13,8 @@ import (
 // lists come to offer 2.0. A plan keeps the lock and has nothing to do;
 // plan -upgrade shows 1.0 -> 2.0 in the lock and on the host, in the same
 // one SSH round trip as any plan, and names the download checksum it
-// re-resolves; apply -upgrade installs 2.0 and records it.
+// re-resolves; apply -upgrade installs 2.0 and records it. A host upgraded
+// outside mlops moves only the lock.
 func TestUpgradePackages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs apt on a sandbox host")
@@ -109,4 +110,15 @@ func TestUpgradePackages(t *testing.T) {
 	}
 	contains(t, r, "-upgrade leaves 1 locked package version unchanged")
 	s.must(0, "plan", "-detailed-exitcode")
+
+	// The host is upgraded outside mlops (unattended-upgrades): the layer
+	// is in place, so only the lock moves, to what the host has.
+	h.AddAptRepo(t, pkg, "2.0", "3.0")
+	h.Exec(t, "apt-get update >/dev/null 2>&1 && apt-get install -y "+pkg+"=3.0 >/dev/null 2>&1")
+	r = s.must(0, "plan", "-upgrade", "-detailed-exitcode")
+	containsFlat(t, r, "~ layer aws_instance.dev.layer.apt: "+pkg+" 2.0 -> 3.0")
+	s.must(0, "apply", "-upgrade", "-auto-approve")
+	if got := s.lockFile(); !strings.Contains(got, pkg+` = "3.0"`) {
+		t.Errorf("the lock after apply -upgrade on a host upgraded outside mlops:\n%s", got)
+	}
 }
