@@ -216,6 +216,7 @@ func (e *Engine) probeHost(ctx context.Context, job *probeJob) ([]*LayerChange, 
 		}
 		rec := job.recorded[lc.Addr.Name]
 		lc.Found = st.Lock
+		lc.Upgrade = st.Upgrade
 		switch {
 		case !st.Satisfied && st.Present:
 			lc.Action = Update

@@ -24,6 +24,11 @@ type LockChange struct {
 	Before string `json:"before,omitempty"`
 	After  string `json:"after,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Packages are, for a layer that -upgrade re-resolved on its host,
+	// the locked package versions that move (see upgrade.go); Unchanged
+	// counts those that stay. An entry where nothing moves is a NoOp.
+	Packages  []PackageMove `json:"packages,omitempty"`
+	Unchanged int           `json:"unchanged,omitempty"`
 }
 
 // lockedData decides which value a data source has in this run, given the
@@ -156,7 +161,7 @@ func attrString(v cty.Value, name string) string {
 // layerLock is what the lock pins for one layer's installs: nothing with
 // -upgrade, which re-resolves.
 func (e *Engine) layerLock(addr addrs.Layer) providers.LayerLock {
-	var ll providers.LayerLock
+	ll := providers.LayerLock{Upgrade: e.Upgrade}
 	if e.Lock == nil || e.Upgrade {
 		return ll
 	}
@@ -172,16 +177,24 @@ func (e *Engine) layerLock(addr addrs.Layer) providers.LayerLock {
 	return ll
 }
 
-// upgradeLockChanges lists what -upgrade drops from the lock besides data
-// sources: package versions and download checksums are re-resolved when a
-// layer next installs them (a new machine, a changed layer), and recorded
-// then. Nothing is downloaded or installed by a plan.
+// upgradeLockChanges lists what -upgrade moves in the lock besides data
+// sources, once the hosts are probed. A layer whose host was probed shows
+// each locked package whose candidate differs (packageMoves); apply
+// -upgrade installs the candidates and records them. A layer without a
+// probe (a new machine) and every download checksum are re-resolved when a
+// layer next installs them, and recorded then: a plan downloads nothing,
+// since an installer can weigh a gigabyte.
 func (e *Engine) upgradeLockChanges(p *Plan) {
 	if !e.Upgrade || e.Lock == nil {
 		return
 	}
+	probed := probedUpgrades(p)
 	for _, k := range sortedKeys(e.Lock.Layers) {
 		lp := e.Lock.Layers[k]
+		if layer := probed[k]; layer != nil {
+			p.LockChanges = append(p.LockChanges, packageMoves(p, layer, lp.Packages))
+			continue
+		}
 		var pkgs []string
 		for _, n := range sortedKeys(lp.Packages) {
 			pkgs = append(pkgs, n+" "+lp.Packages[n])
@@ -192,7 +205,8 @@ func (e *Engine) upgradeLockChanges(p *Plan) {
 	}
 	for _, k := range sortedKeys(e.Lock.Downloads) {
 		p.LockChanges = append(p.LockChanges, &LockChange{Kind: "download", Key: k, Action: Update,
-			Before: "sha256 " + e.Lock.Downloads[k].SHA256, After: "the sha256 of the next download",
+			Before: "sha256 " + e.Lock.Downloads[k].SHA256,
+			After:  "re-resolved if a layer downloads it in this apply (a new machine, a changed layer): the sha256 it gets is recorded then instead of checked",
 			Reason: "-upgrade"})
 	}
 }
@@ -304,15 +318,17 @@ func (e *Engine) lockFoundPackages(p *Plan) {
 }
 
 // ApplyLock is the lock an apply of p starts from: the lock as read, plus
-// what p found on hosts (lockFoundPackages). The data sources p resolved are
-// left out: the apply records them once what is built from them exists.
+// what p found on hosts (lockFoundPackages) and, with -upgrade, the package
+// versions it re-resolved for layers that do not run (packageMoves). The
+// data sources p resolved are left out: the apply records them once what
+// is built from them exists.
 func ApplyLock(read *lockfile.Lock, p *Plan) *lockfile.Lock {
 	out := read.Clone()
 	if p.Lock == nil {
 		return out
 	}
 	for k, lp := range p.Lock.Layers {
-		if out.Layers[k] == nil {
+		if out.Layers[k] == nil || p.Upgrade {
 			out.Layers[k] = lp
 		}
 	}

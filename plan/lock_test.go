@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -140,7 +141,8 @@ resource "fake_thing" "a" {
 // file re-resolves as the plan did), its notes and its lock changes.
 func TestPlanFileKeepsLockData(t *testing.T) {
 	p := &Plan{Upgrade: true, Notes: []string{"newer image"}, Variables: map[string]cty.Value{},
-		LockChanges: []*LockChange{{Kind: "data", Key: "data.aws_ami.u", Action: Update, Before: "ami-1", After: "ami-2", Reason: "-upgrade"}}}
+		LockChanges: []*LockChange{{Kind: "data", Key: "data.aws_ami.u", Action: Update, Before: "ami-1", After: "ami-2", Reason: "-upgrade",
+			Packages: []PackageMove{{Name: "jq", Before: "1.0", After: "2.0"}}, Unchanged: 1}}}
 	b, err := Marshal(p)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +151,7 @@ func TestPlanFileKeepsLockData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.Upgrade || len(got.Notes) != 1 || len(got.LockChanges) != 1 || *got.LockChanges[0] != *p.LockChanges[0] {
+	if !got.Upgrade || len(got.Notes) != 1 || len(got.LockChanges) != 1 || !reflect.DeepEqual(got.LockChanges[0], p.LockChanges[0]) {
 		t.Errorf("round trip: upgrade %v, notes %q, lock changes %+v", got.Upgrade, got.Notes, got.LockChanges)
 	}
 }

@@ -110,6 +110,9 @@ type LayerChange struct {
 	Reapply bool
 	// Found is what the probe found on the host for the lock file.
 	Found providers.LockFacts
+	// Upgrade is what a probe with -upgrade found: the versions the host's
+	// package lists offer (nil without -upgrade or without a probe).
+	Upgrade *providers.UpgradeFacts
 }
 
 // OutputChange is the planned value of one output.

@@ -433,8 +433,8 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		return p, diags
 	}
 
-	e.upgradeLockChanges(p)
 	diags = append(diags, e.planLayers(ctx, ref, p, vals)...)
+	e.upgradeLockChanges(p)
 	e.lockFoundPackages(p)
 	diags = append(diags, e.planOutputs(ref, p, vals)...)
 	return p, diags

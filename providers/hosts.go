@@ -90,6 +90,8 @@ type LayerStatus struct {
 	// Info is what the layer observed on the host, for mlops status (the
 	// idle-stop agent's last decision); "" for most kinds.
 	Info string
+	// Upgrade is what a probe with Layer.Lock.Upgrade found; nil otherwise.
+	Upgrade *UpgradeFacts
 }
 
 // HostSession is a connection to one host: probes and actions over one SSH

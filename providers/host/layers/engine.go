@@ -84,7 +84,8 @@ func (e *Engine) Probe(ctx context.Context, r Runner, req providers.ProbeRequest
 		return resp
 	}
 	for i, res := range results {
-		st := specs[i].status(res.facts)
+		pkgs := upgradeOf(req.Layers[i], specs[i])
+		st := upgradeStatus(pkgs, res.facts, specs[i].status(res.facts))
 		ls := providers.LayerStatus{
 			Addr: req.Layers[i].Addr, Satisfied: st.satisfied, Present: st.present, Reasons: st.reasons,
 		}
@@ -93,6 +94,9 @@ func (e *Engine) Probe(ctx context.Context, r Runner, req providers.ProbeRequest
 		}
 		if in, ok := specs[i].(interface{ info(facts) string }); ok {
 			ls.Info = in.info(res.facts)
+		}
+		if len(pkgs) > 0 {
+			ls.Upgrade = upgradeFacts(pkgs, res.facts)
 		}
 		resp.Statuses = append(resp.Statuses, ls)
 	}
@@ -105,7 +109,7 @@ func (e *Engine) probe(ctx context.Context, r Runner, layers []providers.Layer, 
 	budget := probeBudget(specs)
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	stdout, stderr, code, err := r.Capture(ctx, probeScript(nonce, specs))
+	stdout, stderr, code, err := r.Capture(ctx, probeScript(nonce, withCandidates(layers, specs)))
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("it did not finish within %v (a probe that hangs; shell layers bound their check with timeout): %w", budget, err)
 	}
@@ -249,7 +253,8 @@ func (c *converge) apply(ctx context.Context, l providers.Layer, s spec) (provid
 		return providers.ConvergeResponse{Failed: &l.Addr, Diagnostics: diags}, true
 	}
 	f := results[0].facts
-	st := s.status(f)
+	pkgs := upgradeOf(l, s)
+	st := upgradeStatus(pkgs, f, s.status(f))
 	switch {
 	case st.satisfied && !l.Reapply:
 		c.output(l.Addr, "already in place, nothing to do")
@@ -263,6 +268,7 @@ func (c *converge) apply(ctx context.Context, l providers.Layer, s spec) (provid
 	c.nonce, c.sums = c.e.nonce(), map[string]string{}
 	w := script{waitCloudInit: !c.aptReady, lock: l.Lock, nonce: c.nonce}
 	s.apply(&w, f)
+	upgradeInstall(&w, pkgs, f)
 	if resp, failed := c.runScript(ctx, l.Addr, l.Kind, &w); failed {
 		return resp, true
 	}
