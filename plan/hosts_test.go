@@ -73,6 +73,7 @@ type fakeHosts struct {
 	mu       sync.Mutex
 	key      string
 	openErr  string                           // Open fails with this summary
+	probeErr string                           // Probe fails with this summary
 	statuses map[string]providers.LayerStatus // probe results by layer name; absent: satisfied
 	failAt   string                           // Converge fails at this layer
 	// reconnectAfter names a layer after which the session logs in again
@@ -133,6 +134,9 @@ func (s *fakeHostSession) Probe(_ context.Context, req providers.ProbeRequest) p
 		out = append(out, st)
 	}
 	s.f.probes = append(s.f.probes, names)
+	if s.f.probeErr != "" {
+		return providers.ProbeResponse{Diagnostics: providers.ErrorDiag(s.f.probeErr, "exit status 2")}
+	}
 	return providers.ProbeResponse{Statuses: out}
 }
 
@@ -603,4 +607,83 @@ func contains(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// plan refreshes and plans src, returning the plan's diagnostics.
+func (w *machineWorld) plan(src string) (*Plan, hcl.Diagnostics) {
+	w.t.Helper()
+	reg := providers.Registry{"fake": w.prov}
+	schemas := reg.Schemas(layers.Schemas())
+	cfg, diags := config.LoadFiles(w.t.TempDir(), map[string][]byte{"main.hcl": []byte(src)}, config.LoadOptions{Schemas: schemas})
+	if diags.HasErrors() {
+		w.t.Fatalf("config: %s", diags.Error())
+	}
+	e := &Engine{Config: cfg, Providers: reg, Schemas: schemas, Hosts: w.hosts}
+	ctx := context.Background()
+	ref, d := e.Refresh(ctx, w.h.st, RefreshOptions{})
+	if d.HasErrors() {
+		w.t.Fatal(d.Error())
+	}
+	return e.Plan(ctx, ref, PlanOptions{})
+}
+
+// TestHostProbeFailures: a host that cannot be reached or probed at plan
+// time fails the plan with the resource named.
+func TestHostProbeFailures(t *testing.T) {
+	w := newMachineWorld(t)
+	if _, d := w.run(machineConfig(true, 1, "a")); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	w.hosts.openErr = "host unreachable"
+	if _, d := w.plan(machineConfig(true, 1, "a")); !d.HasErrors() || !strings.Contains(d.Error(), "fake_machine.box: host unreachable") {
+		t.Fatalf("diagnostics: %v", d)
+	}
+	w.hosts.openErr = ""
+	w.hosts.probeErr = "probe script failed"
+	if _, d := w.plan(machineConfig(true, 1, "a")); !d.HasErrors() || !strings.Contains(d.Error(), "fake_machine.box: probe script failed") {
+		t.Fatalf("diagnostics: %v", d)
+	}
+}
+
+// TestHostProbeStoppedStays: a machine that stays stopped is not probed and
+// its layers are left as they are, with a note saying so.
+func TestHostProbeStoppedStays(t *testing.T) {
+	w := newMachineWorld(t)
+	if _, d := w.run(machineConfig(false, 1, "a")); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	opens := len(w.hosts.opens)
+	p, d := w.plan(machineConfig(false, 1, "a", "b"))
+	if d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	if len(w.hosts.opens) != opens || p.Changes[0].HostNote != "the instance is stopped: its layers are not checked" {
+		t.Errorf("%d opens, note %q", len(w.hosts.opens)-opens, p.Changes[0].HostNote)
+	}
+	if got := layerActions(p); !cmp.Equal(got, map[string]string{"a": "no-op", "b": "no-op"}) {
+		t.Errorf("plan %v", got)
+	}
+}
+
+// TestHostProbeUnknownSettings: a layer whose settings are known only
+// after apply is not probed and is planned as an update.
+func TestHostProbeUnknownSettings(t *testing.T) {
+	w := newMachineWorld(t)
+	src := func(thing string) string {
+		return `resource "fake_thing" "x" { name = "` + thing + `" }
+` + strings.Replace(machineConfig(true, 1, "a", "b=B"), `content = "B"`, "content = fake_thing.x.id", 1)
+	}
+	if _, d := w.run(src("one")); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	p, d := w.plan(src("two"))
+	if d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	if got := layerActions(p); !cmp.Equal(got, map[string]string{"a": "no-op", "b": "update"}) {
+		t.Errorf("plan %v", got)
+	}
+	if probed := w.hosts.probes[len(w.hosts.probes)-1]; !cmp.Equal(probed, []string{"a"}) {
+		t.Errorf("probed %v", probed)
+	}
 }
