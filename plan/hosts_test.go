@@ -248,14 +248,9 @@ func machineConfig(running bool, size int, names ...string) string {
 // run plans and applies src, returning the plan and the apply's diagnostics.
 func (w *machineWorld) run(src string) (*Plan, hcl.Diagnostics) {
 	w.t.Helper()
-	reg := providers.Registry{"fake": w.prov}
-	schemas := reg.Schemas(layers.Schemas())
-	cfg, diags := config.LoadFiles(w.t.TempDir(), map[string][]byte{"main.hcl": []byte(src)}, config.LoadOptions{Schemas: schemas})
-	if diags.HasErrors() {
-		w.t.Fatalf("config: %s", diags.Error())
-	}
 	w.hooks = &layerHooks{}
-	e := &Engine{Config: cfg, Providers: reg, Schemas: schemas, Hosts: w.hosts, Hooks: w.hooks}
+	e := w.engine(src)
+	e.Hooks = w.hooks
 	p, ref := w.h.plan(e, PlanOptions{})
 	w.hooks.events = nil
 	ctx := context.Background()
@@ -612,13 +607,7 @@ func contains(xs []string, s string) bool {
 // plan refreshes and plans src, returning the plan's diagnostics.
 func (w *machineWorld) plan(src string) (*Plan, hcl.Diagnostics) {
 	w.t.Helper()
-	reg := providers.Registry{"fake": w.prov}
-	schemas := reg.Schemas(layers.Schemas())
-	cfg, diags := config.LoadFiles(w.t.TempDir(), map[string][]byte{"main.hcl": []byte(src)}, config.LoadOptions{Schemas: schemas})
-	if diags.HasErrors() {
-		w.t.Fatalf("config: %s", diags.Error())
-	}
-	e := &Engine{Config: cfg, Providers: reg, Schemas: schemas, Hosts: w.hosts}
+	e := w.engine(src)
 	ctx := context.Background()
 	ref, d := e.Refresh(ctx, w.h.st, RefreshOptions{})
 	if d.HasErrors() {
@@ -686,4 +675,57 @@ func TestHostProbeUnknownSettings(t *testing.T) {
 	if probed := w.hosts.probes[len(w.hosts.probes)-1]; !cmp.Equal(probed, []string{"a"}) {
 		t.Errorf("probed %v", probed)
 	}
+}
+
+// TestHostStatus: mlops status probes a running machine's layers over one
+// connection with a short SSH wait, reports an unreachable one, and does
+// not contact a stopped one.
+func TestHostStatus(t *testing.T) {
+	w := newMachineWorld(t)
+	src := machineConfig(true, 1, "a", "b")
+	if _, d := w.run(src); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	w.hosts.statuses["b"] = providers.LayerStatus{Reasons: []string{"b missing"}}
+	e := w.engine(src)
+	opens := len(w.hosts.opens)
+	ms, d := e.Status(context.Background(), w.h.st)
+	if d.HasErrors() || len(ms) != 1 {
+		t.Fatalf("%v %v", ms, d)
+	}
+	m := ms[0]
+	if m.Stopped || len(m.Layers) != 2 || !m.Layers[0].Satisfied || m.Layers[1].Satisfied || len(w.hosts.opens) != opens+1 {
+		t.Fatalf("status %+v", m)
+	}
+	if to := w.hosts.opens[opens].Timeout; to <= 0 || to > statusSSHTimeout || w.hosts.knownKeys[opens] != w.hosts.key {
+		t.Errorf("timeout %v known %q", to, w.hosts.knownKeys[opens])
+	}
+
+	w.hosts.openErr = "connection refused"
+	ms, _ = e.Status(context.Background(), w.h.st)
+	if len(ms[0].Layers) != 0 || !strings.Contains(ms[0].Diagnostics.Error(), "fake_machine.box: connection refused") {
+		t.Errorf("unreachable status %+v", ms[0])
+	}
+
+	w.hosts.openErr = ""
+	if _, d := w.run(machineConfig(false, 1, "a", "b")); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	opens = len(w.hosts.opens)
+	ms, _ = w.engine(machineConfig(false, 1, "a", "b")).Status(context.Background(), w.h.st)
+	if !ms[0].Stopped || len(w.hosts.opens) != opens || ms[0].SSH.Host != "127.0.0.9" {
+		t.Errorf("stopped status %+v, %d opens", ms[0], len(w.hosts.opens)-opens)
+	}
+}
+
+// engine loads src against the world's provider and transport.
+func (w *machineWorld) engine(src string) *Engine {
+	w.t.Helper()
+	reg := providers.Registry{"fake": w.prov}
+	schemas := reg.Schemas(layers.Schemas())
+	cfg, diags := config.LoadFiles(w.t.TempDir(), map[string][]byte{"main.hcl": []byte(src)}, config.LoadOptions{Schemas: schemas})
+	if diags.HasErrors() {
+		w.t.Fatalf("config: %s", diags.Error())
+	}
+	return &Engine{Config: cfg, Providers: reg, Schemas: schemas, Hosts: w.hosts}
 }
