@@ -114,7 +114,32 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 	stop, a.halt = context.WithCancel(stop)
 	defer a.halt()
 	nodes, applyN := a.buildGraph()
-	sem := make(chan struct{}, e.parallelism())
+	a.runGraph(stop, ops, nodes)
+	a.commitLockData(applyN)
+	if interrupted.Err() != nil {
+		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
+	}
+	if !a.diagsHaveErrors() && !p.Destroy {
+		a.recordOutputs()
+	}
+	if p.Destroy && !a.diagsHaveErrors() {
+		a.mu.Lock()
+		a.st.Outputs = nil
+		for _, r := range append([]*state.Resource{}, a.st.Resources...) {
+			if r.Mode == state.ModeData {
+				a.st.RemoveResource(r.Address)
+			}
+		}
+		a.persistLocked()
+		a.mu.Unlock()
+	}
+	return a.diags
+}
+
+// runGraph runs the nodes, each once its dependencies succeeded, at most
+// e.parallelism() at a time; once stop is done no node starts.
+func (a *applier) runGraph(stop, ops context.Context, nodes []*node) {
+	sem := make(chan struct{}, a.e.parallelism())
 	var wg sync.WaitGroup
 	for _, n := range nodes {
 		wg.Add(1)
@@ -140,25 +165,6 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 		}()
 	}
 	wg.Wait()
-	a.commitLockData(applyN)
-	if interrupted.Err() != nil {
-		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
-	}
-	if !a.diagsHaveErrors() && !p.Destroy {
-		a.recordOutputs()
-	}
-	if p.Destroy && !a.diagsHaveErrors() {
-		a.mu.Lock()
-		a.st.Outputs = nil
-		for _, r := range append([]*state.Resource{}, a.st.Resources...) {
-			if r.Mode == state.ModeData {
-				a.st.RemoveResource(r.Address)
-			}
-		}
-		a.persistLocked()
-		a.mu.Unlock()
-	}
-	return a.diags
 }
 
 func (a *applier) addDiag(ds ...*hcl.Diagnostic) {
