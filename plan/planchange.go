@@ -146,3 +146,25 @@ func (e *Engine) planOrphans(ref *Refreshed, p *Plan, planned, unexpanded map[ad
 			Dependencies: parseAddrs(r.Dependencies)})
 	}
 }
+
+// record puts a provider's refreshed states of objs in r. The caller holds
+// the lock guarding r.
+func (r *Refreshed) record(objs []providers.ResourceObject, states []cty.Value) {
+	for i, o := range objs {
+		v := states[i]
+		if v == cty.NilVal || v.IsNull() {
+			// Gone: forgotten by the refreshed state; the plan says
+			// it was deleted outside mlops.
+			r.Gone[o.Addr] = true
+			delete(r.Values, o.Addr)
+			r.State.RemoveResource(o.Addr.String())
+			continue
+		}
+		r.Values[o.Addr] = v
+		if sr := r.State.Resource(o.Addr.String()); sr != nil {
+			if raw, err := encodeValue(v); err == nil {
+				sr.Attributes = raw
+			}
+		}
+	}
+}

@@ -245,23 +245,7 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, opts RefreshOptio
 				diags = append(diags, errDiag("Provider error", fmt.Sprintf("provider %s returned %d states for %d resources", name, len(resp.States), len(objs))))
 				return
 			}
-			for i, o := range objs {
-				v := resp.States[i]
-				if v == cty.NilVal || v.IsNull() {
-					// Gone: forgotten by the refreshed state; the plan says
-					// it was deleted outside mlops.
-					out.Gone[o.Addr] = true
-					delete(out.Values, o.Addr)
-					out.State.RemoveResource(o.Addr.String())
-					continue
-				}
-				out.Values[o.Addr] = v
-				if sr := out.State.Resource(o.Addr.String()); sr != nil {
-					if raw, err := encodeValue(v); err == nil {
-						sr.Attributes = raw
-					}
-				}
-			}
+			out.record(objs, resp.States)
 		}()
 	}
 	wg.Wait()
