@@ -446,12 +446,12 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 	if cr.SSH == nil || len(cr.Layers) == 0 && ch.LayerActions() == 0 && hostScript == "" {
 		return true
 	}
-	if isStopped(newVal) {
+	if a.e.isStopped(ch.Addr, newVal) {
 		return true
 	}
 	// A started instance's layers were not probed; waiting for SSH proves
 	// it is back, with the same host key, before apply says it is done.
-	started := isStopped(ch.Before) && !fresh
+	started := a.e.isStopped(ch.Addr, ch.Before) && !fresh
 	return a.convergeHost(ctx, ch, fresh && !cr.Schema.Existing, started, hostScript)
 }
 

@@ -147,7 +147,7 @@ func (r *hostRun) open(ctx context.Context, layerWork bool) (providers.HostSessi
 	// The long wait is for a machine this run created or started (or
 	// stopped and started to change its type); one that was running gets
 	// a short retry and a clear error.
-	target.Booting = r.fresh || r.waitSSH || rebooted(r.ch)
+	target.Booting = r.fresh || r.waitSSH || a.e.rebooted(r.ch)
 	target.Progress = func(msg string) { r.h.Progress(addr, msg) }
 	sess, d := a.e.Hosts.Open(ctx, target, r.knownKey)
 	if d.HasErrors() {

@@ -20,17 +20,31 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// boxSchema is a fake cloud machine: a host that mlops creates (so a
-// new one boots) and that can be stopped (running = false).
+// boxSchema is a fake cloud machine: a host that mlops creates (so a new
+// one boots) and that can be stopped (powered = false), declared through
+// schema.Power with attribute names of its own; a change of size restarts
+// it.
 var boxSchema = &schema.Resource{
 	Block: schema.Block{Attributes: map[string]*schema.Attribute{
 		"name":    {Type: cty.String, Required: true, ForceNew: true},
 		"size":    {Type: cty.Number, Optional: true},
-		"running": {Type: cty.Bool, Optional: true},
+		"powered": {Type: cty.Bool, Optional: true},
 		"id":      {Type: cty.String, Computed: true},
 	}},
 	IDAttr: "id",
 	SSH:    true,
+	Power: &schema.Power{
+		Stopped: func(v cty.Value) bool {
+			p := v.GetAttr("powered")
+			return p.IsKnown() && !p.IsNull() && p.False()
+		},
+		Start: func(v cty.Value) cty.Value {
+			m := v.AsValueMap()
+			m["powered"] = cty.True
+			return cty.ObjectVal(m)
+		},
+		Restarts: func(before, after cty.Value) bool { return !before.GetAttr("size").RawEquals(after.GetAttr("size")) },
+	},
 }
 
 // machineProvider is the fake cloud with fake_machine; an update answers
@@ -236,7 +250,7 @@ func newMachineWorld(t *testing.T) *machineWorld {
 // "name=content" sets a file's content) and running state.
 func machineConfig(running bool, size int, names ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "resource \"fake_machine\" \"box\" {\n  name = \"box\"\n  size = %d\n  running = %t\n  ssh { host = \"127.0.0.9\" }\n", size, running)
+	fmt.Fprintf(&b, "resource \"fake_machine\" \"box\" {\n  name = \"box\"\n  size = %d\n  powered = %t\n  ssh { host = \"127.0.0.9\" }\n", size, running)
 	for _, n := range names {
 		name, content, _ := strings.Cut(n, "=")
 		fmt.Fprintf(&b, "  layer \"file\" {\n    name = %q\n    destination = \"/tmp/%s\"\n    content = %q\n  }\n", name, name, content)
@@ -728,4 +742,64 @@ func (w *machineWorld) engine(src string) *Engine {
 		w.t.Fatalf("config: %s", diags.Error())
 	}
 	return &Engine{Config: cfg, Providers: reg, Schemas: schemas, Hosts: w.hosts}
+}
+
+// TestHostRunRestartBoots: an update the provider says restarts the
+// machine (schema.Power.Restarts) gets the long SSH wait of a boot.
+func TestHostRunRestartBoots(t *testing.T) {
+	w := newMachineWorld(t)
+	if _, d := w.run(machineConfig(true, 1, "a")); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	w.hosts.statuses["a"] = providers.LayerStatus{}
+	if _, d := w.run(machineConfig(true, 2, "a")); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	if last := w.hosts.opens[len(w.hosts.opens)-1]; !last.Booting {
+		t.Error("a restarting machine is not waited for")
+	}
+}
+
+// TestHostPowerStart: Engine.Start (mlops ssh waking a machine) applies
+// the value the provider's Power.Start makes, and leaves a running
+// machine alone.
+func TestHostPowerStart(t *testing.T) {
+	w := newMachineWorld(t)
+	src := machineConfig(false, 1, "a")
+	if _, d := w.run(src); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	addr := ra("fake_machine.box")
+	e := w.engine(src)
+	st, started, d := e.Start(context.Background(), w.h.st, addr, nil)
+	if d.HasErrors() || !started {
+		t.Fatalf("started %v: %v", started, d)
+	}
+	if !strings.Contains(string(st.Resource("fake_machine.box").Attributes), `"powered":true`) {
+		t.Errorf("state after start: %s", st.Resource("fake_machine.box").Attributes)
+	}
+	if _, started, d := e.Start(context.Background(), st, addr, nil); d.HasErrors() || started {
+		t.Errorf("a running machine was started again: %v", d)
+	}
+}
+
+// TestRunningAttrPower: the fallback for a schema with a running attribute
+// and no Power reads aws_instance's attributes as the engine always did.
+func TestRunningAttrPower(t *testing.T) {
+	v := func(running cty.Value, typ, reason string) cty.Value {
+		return cty.ObjectVal(map[string]cty.Value{"running": running, "instance_type": cty.StringVal(typ), "stop_reason": cty.StringVal(reason)})
+	}
+	pw := runningAttrPower
+	if !pw.Stopped(v(cty.False, "t3.small", "")) || pw.Stopped(v(cty.True, "t3.small", "")) || pw.Stopped(v(cty.UnknownVal(cty.Bool), "t3.small", "")) {
+		t.Error("Stopped")
+	}
+	if got := pw.StopReason(v(cty.False, "t3.small", "idle-stop at 10:00")); got != "idle-stop at 10:00" {
+		t.Errorf("StopReason %q", got)
+	}
+	if !pw.Restarts(v(cty.True, "t3.small", ""), v(cty.True, "t3.large", "")) || pw.Restarts(v(cty.True, "t3.small", ""), v(cty.True, "t3.small", "")) {
+		t.Error("Restarts")
+	}
+	if !pw.Start(v(cty.False, "t3.small", "")).GetAttr("running").True() {
+		t.Error("Start")
+	}
 }

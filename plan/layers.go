@@ -13,16 +13,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// isStopped reports whether a resource value says its machine is stopped
-// (aws_instance running = false).
-func isStopped(v cty.Value) bool {
-	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() || !v.Type().HasAttribute("running") {
-		return false
-	}
-	r := v.GetAttr("running")
-	return r.IsKnown() && !r.IsNull() && r.False()
-}
-
 // sshTarget converts evaluated ssh settings into the provider form.
 func sshTarget(s config.SSHSettings) providers.SSHTarget {
 	return providers.SSHTarget{Host: s.Host, Port: s.Port, User: s.User, PrivateKeyFile: s.PrivateKey,
@@ -107,8 +97,8 @@ func (e *Engine) planHostLayers(ref *Refreshed, ch *Change, vals config.Values) 
 		}
 		ch.Layers = append(ch.Layers, removed...)
 		return nil, diags
-	case isStopped(ch.Before) || isStopped(ch.After):
-		ch.HostNote = stoppedNote(ch)
+	case e.isStopped(ch.Addr, ch.Before) || e.isStopped(ch.Addr, ch.After):
+		ch.HostNote = e.stoppedNote(ch)
 		for _, l := range layers {
 			ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: NoOp, Digest: l.Digest})
 		}
@@ -166,17 +156,18 @@ func removedLayers(ch *Change, sr *state.Resource, layers []providers.Layer) []*
 
 // stoppedNote says why the layers of a stopped (or stopping) machine are
 // not checked.
-func stoppedNote(ch *Change) string {
+func (e *Engine) stoppedNote(ch *Change) string {
+	before, after := e.isStopped(ch.Addr, ch.Before), e.isStopped(ch.Addr, ch.After)
 	var note string
 	switch {
-	case !isStopped(ch.Before):
+	case !before:
 		note = "the instance will be stopped (running = false): its layers are not checked"
-	case !isStopped(ch.After):
+	case !after:
 		note = "the instance is stopped: its layers are checked by the next plan, once it runs"
 	default:
 		note = "the instance is stopped: its layers are not checked"
 	}
-	if why := stopReason(ch.Before); why != "" && isStopped(ch.Before) && isStopped(ch.After) {
+	if why := e.stopReason(ch.Addr, ch.Before); why != "" && before && after {
 		note = "it was " + why + "; " + note
 	}
 	return note

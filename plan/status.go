@@ -64,7 +64,7 @@ func (e *Engine) Status(ctx context.Context, st *state.State) ([]MachineStatus, 
 		if v, ok := ref.Values[addr]; ok && !ref.Gone[addr] {
 			m.Value = v
 		}
-		m.Stopped = isStopped(m.Value)
+		m.Stopped = e.isStopped(addr, m.Value)
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
