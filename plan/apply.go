@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -115,7 +114,32 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 	stop, a.halt = context.WithCancel(stop)
 	defer a.halt()
 	nodes, applyN := a.buildGraph()
-	sem := make(chan struct{}, e.parallelism())
+	a.runGraph(stop, ops, nodes)
+	a.commitLockData(applyN)
+	if interrupted.Err() != nil {
+		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
+	}
+	if !a.diagsHaveErrors() && !p.Destroy {
+		a.recordOutputs()
+	}
+	if p.Destroy && !a.diagsHaveErrors() {
+		a.mu.Lock()
+		a.st.Outputs = nil
+		for _, r := range append([]*state.Resource{}, a.st.Resources...) {
+			if r.Mode == state.ModeData {
+				a.st.RemoveResource(r.Address)
+			}
+		}
+		a.persistLocked()
+		a.mu.Unlock()
+	}
+	return a.diags
+}
+
+// runGraph runs the nodes, each once its dependencies succeeded, at most
+// e.parallelism() at a time; once stop is done no node starts.
+func (a *applier) runGraph(stop, ops context.Context, nodes []*node) {
+	sem := make(chan struct{}, a.e.parallelism())
 	var wg sync.WaitGroup
 	for _, n := range nodes {
 		wg.Add(1)
@@ -141,25 +165,6 @@ func (e *Engine) Apply(stop, ops context.Context, p *Plan, st *state.State, opts
 		}()
 	}
 	wg.Wait()
-	a.commitLockData(applyN)
-	if interrupted.Err() != nil {
-		a.addDiag(errDiag("Interrupted", "Apply was interrupted: operations in flight were finished or abandoned and the state was saved. Run apply again to continue."))
-	}
-	if !a.diagsHaveErrors() && !p.Destroy {
-		a.recordOutputs()
-	}
-	if p.Destroy && !a.diagsHaveErrors() {
-		a.mu.Lock()
-		a.st.Outputs = nil
-		for _, r := range append([]*state.Resource{}, a.st.Resources...) {
-			if r.Mode == state.ModeData {
-				a.st.RemoveResource(r.Address)
-			}
-		}
-		a.persistLocked()
-		a.mu.Unlock()
-	}
-	return a.diags
 }
 
 func (a *applier) addDiag(ds ...*hcl.Diagnostic) {
@@ -441,247 +446,13 @@ func (a *applier) applyResource(ctx context.Context, ch *Change) bool {
 	if cr.SSH == nil || len(cr.Layers) == 0 && ch.LayerActions() == 0 && hostScript == "" {
 		return true
 	}
-	if isStopped(newVal) {
+	if a.e.isStopped(ch.Addr, newVal) {
 		return true
 	}
 	// A started instance's layers were not probed; waiting for SSH proves
 	// it is back, with the same host key, before apply says it is done.
-	started := isStopped(ch.Before) && !fresh
+	started := a.e.isStopped(ch.Addr, ch.Before) && !fresh
 	return a.convergeHost(ctx, ch, fresh && !cr.Schema.Existing, started, hostScript)
-}
-
-// convergeHost applies the planned layer changes of one host over one
-// SSH session. fresh means the machine is new: every layer is applied.
-// waitSSH connects even when there is nothing to apply.
-func (a *applier) convergeHost(ctx context.Context, ch *Change, fresh, waitSSH bool, hostScript string) bool {
-	addr := ch.Addr
-	cr := a.e.Config.Resources[addr.NoKey()]
-	vals := a.snapshotVals()
-	self := vals[addr]
-	ssh, layers, d := a.e.evalHost(addr, vals, self)
-	if !d.HasErrors() {
-		layers, d = a.e.withHostSteps(addr, self, layers)
-	}
-	if d.HasErrors() {
-		a.addDiag(d...)
-		return false
-	}
-	if !ssh.Known {
-		a.addDiag(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: addr.String() + ": SSH settings unknown",
-			Detail: "The ssh block still has unknown values after the resource was applied.", Subject: cr.SSH.DeclRange.Ptr()})
-		return false
-	}
-	want := map[string]*LayerChange{}
-	for _, lc := range ch.Layers {
-		if lc.Action != NoOp {
-			want[lc.Addr.Name] = lc
-		}
-	}
-	var toApply []providers.Layer
-	for _, l := range layers {
-		if lc := want[l.Addr.Name]; fresh || lc != nil {
-			l.Reapply = lc != nil && lc.Reapply
-			toApply = append(toApply, l)
-		}
-	}
-	a.mu.Lock()
-	sr := a.st.Resource(addr.String())
-	knownKey := ""
-	var remove []providers.LayerRecord
-	if sr != nil {
-		knownKey = sr.HostKey
-		for _, lc := range ch.Layers {
-			if lc.Action != Delete {
-				continue
-			}
-			for _, rec := range sr.Layers {
-				if rec.Name == lc.Addr.Name {
-					remove = append(remove, providers.LayerRecord{Addr: lc.Addr, Kind: rec.Kind, Digest: rec.Digest, Config: decodeLayerConfig(a.e, rec)})
-				}
-			}
-		}
-	}
-	a.mu.Unlock()
-	if len(toApply) == 0 && len(remove) == 0 && !waitSSH && hostScript == "" {
-		return true
-	}
-	if a.e.Hosts == nil {
-		a.addDiag(errDiag("No SSH transport", "layers are configured but no SSH transport is available"))
-		return false
-	}
-	h := a.e.hooks()
-	if len(toApply) == 0 && len(remove) == 0 {
-		h.Progress(addr, fmt.Sprintf("waiting for SSH on %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
-	} else {
-		h.Progress(addr, fmt.Sprintf("connecting to %s@%s:%d", ssh.User, ssh.Host, ssh.Port))
-	}
-	target := a.e.hostTarget(addr, ssh)
-	// The long wait is for a machine this run created or started (or
-	// stopped and started to change its type); one that was running gets
-	// a short retry and a clear error.
-	target.Booting = fresh || waitSSH || rebooted(ch)
-	target.Progress = func(msg string) { h.Progress(addr, msg) }
-	sess, d := a.e.Hosts.Open(ctx, target, knownKey)
-	if d.HasErrors() {
-		a.addDiag(withSubject(prefixDiags(d, addr.String()), cr.DeclRange)...)
-		return false
-	}
-	defer sess.Close()
-	a.e.sawHostKey(addr, target, knownKey, sess.HostKey())
-	a.mu.Lock()
-	if sr := a.st.Resource(addr.String()); sr != nil && sr.HostKey != sess.HostKey() {
-		sr.HostKey = sess.HostKey()
-		a.persistLocked()
-	}
-	a.mu.Unlock()
-	if hostScript != "" {
-		a.runHostScript(ctx, addr, sess, hostScript, cr.DeclRange)
-	}
-	if len(toApply) == 0 && len(remove) == 0 {
-		return true
-	}
-
-	byName := map[string]providers.Layer{}
-	for _, l := range toApply {
-		byName[l.Addr.Name] = l
-	}
-	starts := map[addrs.Layer]time.Time{}
-	var startMu sync.Mutex
-	var current *addrs.Layer // the layer running now, for progress ticks
-	var currentAction Action
-	begin := func(l addrs.Layer, act Action) {
-		startMu.Lock()
-		defer startMu.Unlock()
-		if _, ok := starts[l]; !ok {
-			starts[l] = a.opts.Now()
-			current, currentAction = &l, act
-			h.LayerStart(l, act)
-		}
-	}
-	finish := func(l addrs.Layer) {
-		startMu.Lock()
-		defer startMu.Unlock()
-		if current != nil && *current == l {
-			current = nil
-		}
-	}
-	tickDone := make(chan struct{})
-	tickerExited := make(chan struct{})
-	go func() {
-		defer close(tickerExited)
-		t := time.NewTicker(a.opts.TickInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-tickDone:
-				return
-			case <-t.C:
-				startMu.Lock()
-				if current != nil {
-					h.LayerStill(*current, currentAction, a.opts.Now().Sub(starts[*current]))
-				}
-				startMu.Unlock()
-			}
-		}
-	}()
-	defer func() { close(tickDone); <-tickerExited }()
-	elapsed := func(l addrs.Layer) time.Duration {
-		startMu.Lock()
-		defer startMu.Unlock()
-		return a.opts.Now().Sub(starts[l])
-	}
-	actionOf := func(l addrs.Layer) Action {
-		for _, lc := range ch.Layers {
-			if lc.Addr == l && lc.Action != NoOp {
-				return lc.Action
-			}
-		}
-		return Create
-	}
-	if len(toApply) > 0 {
-		begin(toApply[0].Addr, actionOf(toApply[0].Addr))
-	}
-	out := &layerOutputFilter{e: a.e, h: h}
-	resp := sess.Converge(ctx, providers.ConvergeRequest{
-		Layers: toApply,
-		Remove: remove,
-		Output: func(l addrs.Layer, line string) {
-			begin(l, actionOf(l))
-			out.line(l, line)
-		},
-		Done: func(l addrs.Layer) {
-			begin(l, actionOf(l))
-			finish(l)
-			h.LayerDone(l, actionOf(l), elapsed(l), nil)
-			lay := byName[l.Name]
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			a.recordLayerLocked(addr, lay)
-			// The next layer starts now.
-			for i, x := range toApply {
-				if x.Addr == l && i+1 < len(toApply) {
-					begin(toApply[i+1].Addr, actionOf(toApply[i+1].Addr))
-				}
-			}
-		},
-		Locked: func(l addrs.Layer, f providers.LockFacts) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			a.recordLockFactsLocked(l, f)
-		},
-		Removed: func(l addrs.Layer) {
-			begin(l, Delete)
-			finish(l)
-			h.LayerDone(l, Delete, elapsed(l), nil)
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if sr := a.st.Resource(addr.String()); sr != nil {
-				kept := sr.Layers[:0]
-				for _, rec := range sr.Layers {
-					if rec.Name != l.Name {
-						kept = append(kept, rec)
-					}
-				}
-				sr.Layers = kept
-				a.persistLocked()
-			}
-		},
-	})
-	if resp.Failed != nil {
-		finish(*resp.Failed)
-		suppressSensitiveFailure(a.e, *resp.Failed, resp.Diagnostics)
-		h.LayerDone(*resp.Failed, actionOf(*resp.Failed), elapsed(*resp.Failed), resp.Diagnostics)
-	}
-	if resp.Diagnostics.HasErrors() {
-		subject := cr.DeclRange
-		if resp.Failed != nil {
-			// Point at the failing layer block, and name what did not run.
-			for _, cl := range cr.Layers {
-				if cl.Addr == *resp.Failed {
-					subject = cl.DeclRange
-				}
-			}
-			var skipped []string
-			for i, l := range toApply {
-				if l.Addr == *resp.Failed {
-					for _, rest := range toApply[i+1:] {
-						skipped = append(skipped, rest.Addr.String())
-					}
-				}
-			}
-			if len(skipped) > 0 {
-				for _, d := range resp.Diagnostics {
-					if d.Severity == hcl.DiagError {
-						d.Detail += "\n\nNot run because of this failure: " + strings.Join(skipped, ", ") + "."
-						break
-					}
-				}
-			}
-		}
-		a.addDiag(withSubject(prefixDiags(resp.Diagnostics, addr.String()), subject)...)
-		return false
-	}
-	return true
 }
 
 func (a *applier) recordLayerLocked(addr addrs.Resource, l providers.Layer) {

@@ -13,16 +13,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// isStopped reports whether a resource value says its machine is stopped
-// (aws_instance running = false).
-func isStopped(v cty.Value) bool {
-	if v == cty.NilVal || v.IsNull() || !v.IsKnown() || !v.Type().IsObjectType() || !v.Type().HasAttribute("running") {
-		return false
-	}
-	r := v.GetAttr("running")
-	return r.IsKnown() && !r.IsNull() && r.False()
-}
-
 // sshTarget converts evaluated ssh settings into the provider form.
 func sshTarget(s config.SSHSettings) providers.SSHTarget {
 	return providers.SSHTarget{Host: s.Host, Port: s.Port, User: s.User, PrivateKeyFile: s.PrivateKey,
@@ -60,87 +50,11 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 	var diags hcl.Diagnostics
 	var jobs []*probeJob
 	for _, ch := range p.Changes {
-		cr := e.Config.Resources[ch.Addr.NoKey()]
-		if cr != nil && cr.SSH == nil && ch.Action != Delete {
-			diags = append(diags, e.unreachableSteps(ch)...)
-		}
-		if cr == nil || cr.SSH == nil || ch.Action == Delete {
-			continue
-		}
-		sr := ref.State.Resource(ch.Addr.String())
-		recorded := map[string]*state.Layer{}
-		if sr != nil && ch.Action != Replace && ch.Action != Create {
-			for _, l := range sr.Layers {
-				recorded[l.Name] = l
-			}
-		}
-		self := ch.Before
-		if ch.Action == Create || ch.Action == Replace {
-			self = ch.After
-		}
-		ssh, layers, d := e.evalHost(ch.Addr, vals, self)
+		job, d := e.planHostLayers(ref, ch, vals)
 		diags = append(diags, d...)
-		if d.HasErrors() {
-			continue
+		if job != nil {
+			jobs = append(jobs, job)
 		}
-		layers, d = e.withHostSteps(ch.Addr, ch.After, layers)
-		diags = append(diags, d...)
-		configured := map[string]bool{}
-		for _, l := range layers {
-			configured[l.Addr.Name] = true
-		}
-		// Layers recorded in state but removed from the configuration.
-		var removed []*LayerChange
-		if sr != nil {
-			for _, l := range sr.Layers {
-				if !configured[l.Name] && ch.Action != Replace {
-					removed = append(removed, &LayerChange{Addr: addrs.Layer{Resource: ch.Addr, Name: l.Name}, Kind: l.Kind,
-						Action: Delete, Reasons: []string{"it is no longer in the configuration"}})
-				}
-			}
-		}
-		newMachine := (ch.Action == Create || ch.Action == Replace) && !cr.Schema.Existing
-		switch {
-		case newMachine:
-			for _, l := range layers {
-				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: Create, Digest: l.Digest, Reasons: []string{"new host"}})
-			}
-			ch.Layers = append(ch.Layers, removed...)
-			continue
-		case isStopped(ch.Before) || isStopped(ch.After):
-			switch {
-			case !isStopped(ch.Before):
-				ch.HostNote = "the instance will be stopped (running = false): its layers are not checked"
-			case !isStopped(ch.After):
-				ch.HostNote = "the instance is stopped: its layers are checked by the next plan, once it runs"
-			default:
-				ch.HostNote = "the instance is stopped: its layers are not checked"
-			}
-			if why := stopReason(ch.Before); why != "" && isStopped(ch.Before) && isStopped(ch.After) {
-				ch.HostNote = "it was " + why + "; " + ch.HostNote
-			}
-			for _, l := range layers {
-				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: NoOp, Digest: l.Digest})
-			}
-			continue
-		case len(layers) == 0:
-			ch.Layers = append(ch.Layers, removed...)
-			continue
-		case !ssh.Known:
-			ch.HostNote = "the SSH address is known only after apply: layers will be checked then"
-			for _, l := range layers {
-				ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: Update, Digest: l.Digest, Reasons: []string{"host address known after apply"}})
-			}
-			ch.Layers = append(ch.Layers, removed...)
-			continue
-		}
-		knownKey := ""
-		if sr != nil {
-			knownKey = sr.HostKey
-		}
-		job := &probeJob{change: ch, target: e.hostTarget(ch.Addr, ssh), knownKey: knownKey, layers: layers, recorded: recorded}
-		jobs = append(jobs, job)
-		ch.Layers = append(ch.Layers, removed...)
 	}
 	if len(jobs) == 0 {
 		return diags
@@ -148,6 +62,121 @@ func (e *Engine) planLayers(ctx context.Context, ref *Refreshed, p *Plan, vals c
 	if e.Hosts == nil {
 		return append(diags, errDiag("No SSH transport", "layers are configured but no SSH transport is available"))
 	}
+	return append(diags, e.probeHosts(ctx, jobs)...)
+}
+
+// planHostLayers fills in the layer changes of one host that need no
+// probe, and returns the probe job of one that does (nil: none).
+func (e *Engine) planHostLayers(ref *Refreshed, ch *Change, vals config.Values) (*probeJob, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	cr := e.Config.Resources[ch.Addr.NoKey()]
+	if cr != nil && cr.SSH == nil && ch.Action != Delete {
+		diags = append(diags, e.unreachableSteps(ch)...)
+	}
+	if cr == nil || cr.SSH == nil || ch.Action == Delete {
+		return nil, diags
+	}
+	sr := ref.State.Resource(ch.Addr.String())
+	self := ch.Before
+	if ch.Action == Create || ch.Action == Replace {
+		self = ch.After
+	}
+	ssh, layers, d := e.evalHost(ch.Addr, vals, self)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return nil, diags
+	}
+	layers, d = e.withHostSteps(ch.Addr, ch.After, layers)
+	diags = append(diags, d...)
+	removed := removedLayers(ch, sr, layers)
+	newMachine := (ch.Action == Create || ch.Action == Replace) && !cr.Schema.Existing
+	switch {
+	case newMachine:
+		for _, l := range layers {
+			ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: Create, Digest: l.Digest, Reasons: []string{"new host"}})
+		}
+		ch.Layers = append(ch.Layers, removed...)
+		return nil, diags
+	case e.isStopped(ch.Addr, ch.Before) || e.isStopped(ch.Addr, ch.After):
+		ch.HostNote = e.stoppedNote(ch)
+		for _, l := range layers {
+			ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: NoOp, Digest: l.Digest})
+		}
+		return nil, diags
+	case len(layers) == 0:
+		ch.Layers = append(ch.Layers, removed...)
+		return nil, diags
+	case !ssh.Known:
+		ch.HostNote = "the SSH address is known only after apply: layers will be checked then"
+		for _, l := range layers {
+			ch.Layers = append(ch.Layers, &LayerChange{Addr: l.Addr, Kind: l.Kind, Action: Update, Digest: l.Digest, Reasons: []string{"host address known after apply"}})
+		}
+		ch.Layers = append(ch.Layers, removed...)
+		return nil, diags
+	}
+	ch.Layers = append(ch.Layers, removed...)
+	return e.newProbeJob(ch, sr, ssh, layers), diags
+}
+
+// newProbeJob is the probe of one existing host: its target, the key
+// pinned in state and the layers it records (none for a replacement).
+func (e *Engine) newProbeJob(ch *Change, sr *state.Resource, ssh config.SSHSettings, layers []providers.Layer) *probeJob {
+	recorded := map[string]*state.Layer{}
+	knownKey := ""
+	if sr != nil {
+		knownKey = sr.HostKey
+		if ch.Action != Replace && ch.Action != Create {
+			for _, l := range sr.Layers {
+				recorded[l.Name] = l
+			}
+		}
+	}
+	return &probeJob{change: ch, target: e.hostTarget(ch.Addr, ssh), knownKey: knownKey, layers: layers, recorded: recorded}
+}
+
+// removedLayers are the layers recorded in state but removed from the
+// configuration (a replacement starts from nothing: none).
+func removedLayers(ch *Change, sr *state.Resource, layers []providers.Layer) []*LayerChange {
+	if sr == nil || ch.Action == Replace {
+		return nil
+	}
+	configured := map[string]bool{}
+	for _, l := range layers {
+		configured[l.Addr.Name] = true
+	}
+	var removed []*LayerChange
+	for _, l := range sr.Layers {
+		if !configured[l.Name] {
+			removed = append(removed, &LayerChange{Addr: addrs.Layer{Resource: ch.Addr, Name: l.Name}, Kind: l.Kind,
+				Action: Delete, Reasons: []string{"it is no longer in the configuration"}})
+		}
+	}
+	return removed
+}
+
+// stoppedNote says why the layers of a stopped (or stopping) machine are
+// not checked.
+func (e *Engine) stoppedNote(ch *Change) string {
+	before, after := e.isStopped(ch.Addr, ch.Before), e.isStopped(ch.Addr, ch.After)
+	var note string
+	switch {
+	case !before:
+		note = "the instance will be stopped (running = false): its layers are not checked"
+	case !after:
+		note = "the instance is stopped: its layers are checked by the next plan, once it runs"
+	default:
+		note = "the instance is stopped: its layers are not checked"
+	}
+	if why := e.stopReason(ch.Addr, ch.Before); why != "" && before && after {
+		note = "it was " + why + "; " + note
+	}
+	return note
+}
+
+// probeHosts probes the hosts of jobs in parallel and puts the probed
+// layer changes first in each change, in configuration order.
+func (e *Engine) probeHosts(ctx context.Context, jobs []*probeJob) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, e.parallelism())

@@ -245,23 +245,7 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, opts RefreshOptio
 				diags = append(diags, errDiag("Provider error", fmt.Sprintf("provider %s returned %d states for %d resources", name, len(resp.States), len(objs))))
 				return
 			}
-			for i, o := range objs {
-				v := resp.States[i]
-				if v == cty.NilVal || v.IsNull() {
-					// Gone: forgotten by the refreshed state; the plan says
-					// it was deleted outside mlops.
-					out.Gone[o.Addr] = true
-					delete(out.Values, o.Addr)
-					out.State.RemoveResource(o.Addr.String())
-					continue
-				}
-				out.Values[o.Addr] = v
-				if sr := out.State.Resource(o.Addr.String()); sr != nil {
-					if raw, err := encodeValue(v); err == nil {
-						sr.Attributes = raw
-					}
-				}
-			}
+			out.record(objs, resp.States)
 		}()
 	}
 	wg.Wait()
@@ -290,30 +274,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 	}
 
 	if opts.Destroy {
-		for _, r := range ref.State.Resources {
-			addr, _ := stateAddr(r)
-			if addr.Mode != addrs.Managed {
-				continue
-			}
-			ch := &Change{Addr: addr, Action: Delete, Before: ref.Values[addr], Dependencies: parseAddrs(r.Dependencies)}
-			rs, _ := resourceSchema(e.Schemas, addr)
-			ch.After = cty.NullVal(rs.ImpliedType())
-			if ref.Gone[addr] {
-				continue // nothing left to delete
-			}
-			if cr := e.Config.Resources[addr.NoKey()]; cr != nil && cr.PreventDestroy {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Instance cannot be destroyed",
-					Detail:  fmt.Sprintf("%s has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed. To allow this, set prevent_destroy = false.", addr),
-					Subject: cr.DeclRange.Ptr()})
-			}
-			p.Changes = append(p.Changes, ch)
-		}
-		sortChanges(p.Changes)
-		for name, o := range ref.State.Outputs {
-			p.Outputs = append(p.Outputs, &OutputChange{Name: name, Action: Delete, Before: decodeOutput(name, o, &diags), After: cty.NullVal(cty.DynamicPseudoType), Sensitive: o.Sensitive})
-		}
-		sortOutputs(p.Outputs)
-		return p, diags
+		return e.planDestroy(ref, p)
 	}
 
 	// Resources with count or for_each are expanded into their instances
@@ -329,9 +290,7 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 		}
 		planned[addr] = true
 		cr := e.Config.Resources[addr.NoKey()]
-		rs := cr.Schema
-		prov, ok := e.Providers.ForType(addr.Type)
-		if !ok {
+		if _, ok := e.Providers.ForType(addr.Type); !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown resource type", Detail: addr.Type, Subject: cr.DeclRange.Ptr()})
 			continue
 		}
@@ -341,93 +300,19 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 			continue
 		}
 		if addr.Mode == addrs.Data {
-			if !cfgVal.IsWhollyKnown() {
-				vals[addr] = cty.UnknownVal(rs.ImpliedType())
-				continue
-			}
-			var resp providers.ReadDataSourceResponse
-			if r := ref.data[addr]; r != nil && r.config.RawEquals(cfgVal) {
-				<-r.done
-				resp = r.resp
-			} else {
-				resp = prov.ReadDataSource(ctx, providers.ReadDataSourceRequest{Addr: addr, Config: cfgVal})
-			}
-			diags = append(diags, withSubject(resp.Diagnostics, cr.DeclRange)...)
-			if !resp.Diagnostics.HasErrors() {
-				v, lc, note := e.lockedData(addr, rs, resp.State, ref.Values[addr])
-				vals[addr] = v
-				p.Lock.SetData(addr.Type, addr.Name, v)
-				if lc != nil {
-					p.LockChanges = append(p.LockChanges, lc)
-				}
-				if note != "" {
-					p.Notes = append(p.Notes, note)
-				}
-			}
+			diags = append(diags, e.planData(ctx, ref, p, addr, cfgVal, vals)...)
 			continue
 		}
-		prior, exists := ref.Values[addr]
-		if !exists {
-			prior = cty.NullVal(rs.ImpliedType())
-		}
-		forced := exists && named(opts.Replace, addr)
-		resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal, Replace: forced})
-		diags = append(diags, e.providerSubjects(addr, resp.Diagnostics)...)
-		if resp.Diagnostics.HasErrors() {
+		ch, d := e.planManaged(ctx, ref, opts, addr, cfgVal)
+		diags = append(diags, d...)
+		if ch == nil {
 			continue
 		}
-		ch := &Change{Addr: addr, Before: prior, After: resp.Planned, Notes: resp.Notes,
-			PreventDestroy: cr.PreventDestroy, Dependencies: cr.DependsOn, Sensitive: e.Config.SensitiveAttributes(addr)}
-		sr := ref.State.Resource(addr.String())
-		switch {
-		case !exists:
-			ch.Action = Create
-			if ref.Gone[addr] {
-				ch.Reasons = append(ch.Reasons, "it was deleted outside mlops")
-			}
-		case sr != nil && sr.Status == "tainted":
-			ch.Action = Replace
-			ch.Reasons = append(ch.Reasons, "it is tainted: its creation did not finish")
-		case len(resp.RequiresReplace) > 0 || forced:
-			ch.Action = Replace
-			ch.ReplacePaths = resp.RequiresReplace
-			for _, path := range resp.RequiresReplace {
-				ch.Reasons = append(ch.Reasons, pathString(path)+" forces replacement")
-			}
-			if forced {
-				ch.Reasons = append(ch.Reasons, ReasonReplaceRequested)
-			}
-		case resp.Planned.RawEquals(prior):
-			ch.Action = NoOp
-		default:
-			ch.Action = Update
-		}
-		e.guardReplacement(ch, resp)
-		if ch.Action == Replace && cr.PreventDestroy {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Instance cannot be destroyed",
-				Detail:  fmt.Sprintf("%s has lifecycle.prevent_destroy set, but the plan calls for it to be replaced (%s).", addr, strings.Join(ch.Reasons, ", ")),
-				Subject: cr.DeclRange.Ptr()})
-		}
-		if ch.Action != NoOp {
-			ch.Notes = resp.Notes
-		} else {
-			ch.Notes = nil
-		}
-		vals[addr] = resp.Planned
+		vals[addr] = ch.After
 		p.Changes = append(p.Changes, ch)
 	}
 
-	// Recorded resources that are no longer configured are deleted.
-	for _, r := range ref.State.Resources {
-		addr, _ := stateAddr(r)
-		if addr.Mode != addrs.Managed || planned[addr] || unexpanded[addr.NoKey()] || ref.Gone[addr] {
-			continue
-		}
-		rs, _ := resourceSchema(e.Schemas, addr)
-		p.Changes = append(p.Changes, &Change{Addr: addr, Action: Delete, Before: ref.Values[addr],
-			After: cty.NullVal(rs.ImpliedType()), Reasons: []string{e.goneReason(addr)},
-			Dependencies: parseAddrs(r.Dependencies)})
-	}
+	e.planOrphans(ref, p, planned, unexpanded)
 	sortChanges(p.Changes)
 	if diags.HasErrors() {
 		return p, diags

@@ -56,7 +56,7 @@ func (e *Engine) SSHHosts(st *state.State) ([]HostSSH, hcl.Diagnostics) {
 			continue
 		}
 		set, d := e.Config.EvalSSH(addr, vals, self)
-		h := HostSSH{Addr: addr, SSH: set, HostKey: r.HostKey, Stopped: isStopped(self)}
+		h := HostSSH{Addr: addr, SSH: set, HostKey: r.HostKey, Stopped: e.isStopped(addr, self)}
 		if !h.Stopped {
 			// A stopped instance has no address, and an ssh block built
 			// from it ("${self.public_ip}") may fail: that is no error.

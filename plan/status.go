@@ -55,23 +55,7 @@ func (e *Engine) Status(ctx context.Context, st *state.State) ([]MachineStatus, 
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	// The ssh blocks may refer to other resources (the key pair's file):
-	// their recorded values, with the machines as the cloud reports them.
-	vals := config.Values{}
-	for _, r := range st.Resources {
-		addr, err := stateAddr(r)
-		if err != nil {
-			continue
-		}
-		if rs, err := resourceSchema(e.Schemas, addr); err == nil {
-			if v, err := decodeState(r, rs); err == nil && !v.IsNull() {
-				vals[addr] = v
-			}
-		}
-	}
-	for addr, v := range ref.Values {
-		vals[addr] = v
-	}
+	vals := statusValues(e, st, ref)
 	var out []MachineStatus
 	for _, r := range machines.Resources {
 		addr, _ := stateAddr(r)
@@ -80,7 +64,7 @@ func (e *Engine) Status(ctx context.Context, st *state.State) ([]MachineStatus, 
 		if v, ok := ref.Values[addr]; ok && !ref.Gone[addr] {
 			m.Value = v
 		}
-		m.Stopped = isStopped(m.Value)
+		m.Stopped = e.isStopped(addr, m.Value)
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
@@ -111,22 +95,50 @@ func (e *Engine) Status(ctx context.Context, st *state.State) ([]MachineStatus, 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			// A running machine that does not answer is reported, not waited
-			// for as long as apply waits for a booting one.
-			target := sshTarget(ssh)
-			if target.Timeout <= 0 || target.Timeout > statusSSHTimeout {
-				target.Timeout = statusSSHTimeout
-			}
-			sess, d := e.Hosts.Open(ctx, target, knownKey)
-			if d.HasErrors() {
-				m.Diagnostics = prefixDiags(d, m.Addr.String())
-				return
-			}
-			defer sess.Close()
-			resp := sess.Probe(ctx, providers.ProbeRequest{Layers: layers})
-			m.Layers, m.Diagnostics = resp.Statuses, prefixDiags(resp.Diagnostics, m.Addr.String())
+			e.probeMachine(ctx, m, layers, knownKey)
 		}()
 	}
 	wg.Wait()
 	return out, diags
+}
+
+// statusValues are the values the ssh blocks are evaluated with: they may
+// refer to other resources (the key pair's file), so the recorded values,
+// with the machines as the cloud reports them.
+func statusValues(e *Engine, st *state.State, ref *Refreshed) config.Values {
+	vals := config.Values{}
+	for _, r := range st.Resources {
+		addr, err := stateAddr(r)
+		if err != nil {
+			continue
+		}
+		if rs, err := resourceSchema(e.Schemas, addr); err == nil {
+			if v, err := decodeState(r, rs); err == nil && !v.IsNull() {
+				vals[addr] = v
+			}
+		}
+	}
+	for addr, v := range ref.Values {
+		vals[addr] = v
+	}
+	return vals
+}
+
+// probeMachine runs the probes of a running machine's layers over one SSH
+// connection and puts what they found (or why they could not run) in m.
+func (e *Engine) probeMachine(ctx context.Context, m *MachineStatus, layers []providers.Layer, knownKey string) {
+	// A running machine that does not answer is reported, not waited
+	// for as long as apply waits for a booting one.
+	target := sshTarget(m.SSH)
+	if target.Timeout <= 0 || target.Timeout > statusSSHTimeout {
+		target.Timeout = statusSSHTimeout
+	}
+	sess, d := e.Hosts.Open(ctx, target, knownKey)
+	if d.HasErrors() {
+		m.Diagnostics = prefixDiags(d, m.Addr.String())
+		return
+	}
+	defer sess.Close()
+	resp := sess.Probe(ctx, providers.ProbeRequest{Layers: layers})
+	m.Layers, m.Diagnostics = resp.Statuses, prefixDiags(resp.Diagnostics, m.Addr.String())
 }

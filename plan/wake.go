@@ -25,16 +25,18 @@ func (e *Engine) Start(ctx context.Context, st *state.State, addr addrs.Resource
 	if !ok || ref.Gone[addr] {
 		return nil, false, append(diags, errDiag("Machine not found", addr.String()+" no longer exists; run mlops apply to create it again"))
 	}
-	if !isStopped(v) {
+	if !e.isStopped(addr, v) {
 		return ref.State, false, diags
 	}
 	prov, ok := e.Providers.ForType(addr.Type)
 	if !ok {
 		return nil, false, append(diags, errDiag("Unknown resource type", addr.Type))
 	}
-	vals := v.AsValueMap()
-	vals["running"] = cty.True
-	planned := cty.ObjectVal(vals)
+	pw := e.power(addr)
+	if pw.Start == nil {
+		return nil, false, append(diags, errDiag("Machine cannot be started", addr.String()+" is stopped and its provider cannot start it"))
+	}
+	planned := pw.Start(v)
 	resp := prov.ApplyChange(ctx, providers.ApplyChangeRequest{Addr: addr, Prior: v, Planned: planned, Config: planned, Progress: progress})
 	diags = append(diags, resp.Diagnostics...)
 	if sr := ref.State.Resource(addr.String()); sr != nil && resp.NewState != cty.NilVal && !resp.NewState.IsNull() {

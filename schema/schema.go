@@ -129,6 +129,9 @@ type Resource struct {
 	// host before the configured layers (mounting its data volume); nil or
 	// an empty result: none. Steps are probed and converged like layers.
 	HostSteps func(v cty.Value) []HostStep
+	// Power, when set, says the resource is a machine that can be stopped
+	// and started (see Power); nil: a machine that is always up.
+	Power *Power
 }
 
 // HostStep is a step a resource asks of its own host: a layer of a kind that
