@@ -783,23 +783,3 @@ func TestHostPowerStart(t *testing.T) {
 	}
 }
 
-// TestRunningAttrPower: the fallback for a schema with a running attribute
-// and no Power reads aws_instance's attributes as the engine always did.
-func TestRunningAttrPower(t *testing.T) {
-	v := func(running cty.Value, typ, reason string) cty.Value {
-		return cty.ObjectVal(map[string]cty.Value{"running": running, "instance_type": cty.StringVal(typ), "stop_reason": cty.StringVal(reason)})
-	}
-	pw := runningAttrPower
-	if !pw.Stopped(v(cty.False, "t3.small", "")) || pw.Stopped(v(cty.True, "t3.small", "")) || pw.Stopped(v(cty.UnknownVal(cty.Bool), "t3.small", "")) {
-		t.Error("Stopped")
-	}
-	if got := pw.StopReason(v(cty.False, "t3.small", "idle-stop at 10:00")); got != "idle-stop at 10:00" {
-		t.Errorf("StopReason %q", got)
-	}
-	if !pw.Restarts(v(cty.True, "t3.small", ""), v(cty.True, "t3.large", "")) || pw.Restarts(v(cty.True, "t3.small", ""), v(cty.True, "t3.small", "")) {
-		t.Error("Restarts")
-	}
-	if !pw.Start(v(cty.False, "t3.small", "")).GetAttr("running").True() {
-		t.Error("Start")
-	}
-}

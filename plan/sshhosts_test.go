@@ -14,10 +14,14 @@ import (
 )
 
 // machineSchema is an instance-like resource: it has an address that only
-// exists while it runs.
+// exists while it runs, and running = false stops it.
 var machineSchema = &schema.Resource{
 	IDAttr: "id",
 	SSH:    true,
+	Power: &schema.Power{Stopped: func(v cty.Value) bool {
+		r := v.GetAttr("running")
+		return r.IsKnown() && !r.IsNull() && r.False()
+	}},
 	Block: schema.Block{Attributes: map[string]*schema.Attribute{
 		"running":   {Type: cty.Bool, Optional: true, Default: cty.True},
 		"id":        {Type: cty.String, Computed: true},

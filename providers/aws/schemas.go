@@ -125,6 +125,7 @@ func instanceSchema() *schema.Resource {
 		IDAttr:    "id",
 		SSH:       true,
 		HostSteps: dataVolumeSteps,
+		Power:     instancePower(),
 		Block: schema.Block{
 			Description: "An EC2 instance.",
 			Attributes: map[string]*schema.Attribute{
