@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/agext/levenshtein"
 )
 
 // command is one subcommand.
@@ -118,7 +120,7 @@ func keys(m map[string]command) []string {
 func suggest(name string, options []string) string {
 	best, bestD := "", 3
 	for _, o := range options {
-		if d := levenshtein(name, o); d < bestD {
+		if d := levenshtein.Distance(name, o, nil); d < bestD {
 			best, bestD = o, d
 		}
 	}
@@ -126,26 +128,6 @@ func suggest(name string, options []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" Did you mean %q?", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func printHelp(w io.Writer) {
