@@ -231,34 +231,8 @@ func runOutput(d Deps, g globals, args []string) int {
 		fmt.Fprintln(d.Streams.Err, "No outputs found: the state records none yet. Run mlops apply first.")
 		return 0
 	}
-	printOutputs(d, st)
+	views.RenderOutputs(d.Streams.Out, st.Outputs)
 	return 0
-}
-
-// printOutputs lists the outputs of the state as NAME = VALUE lines.
-func printOutputs(d Deps, st *state.State) {
-	if len(st.Outputs) == 0 {
-		return
-	}
-	names := make([]string, 0, len(st.Outputs))
-	for n := range st.Outputs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintln(d.Streams.Out, "\nOutputs:")
-	fmt.Fprintln(d.Streams.Out)
-	for _, n := range names {
-		o := st.Outputs[n]
-		if o.Sensitive {
-			fmt.Fprintf(d.Streams.Out, "%s = (sensitive value)\n", n)
-			continue
-		}
-		v, err := plan.DecodeOutput(o)
-		if err != nil {
-			continue
-		}
-		fmt.Fprintf(d.Streams.Out, "%s = %s\n", n, views.ValueString(v))
-	}
 }
 
 const showUsage = `
@@ -339,7 +313,7 @@ func runShow(d Deps, g globals, args []string) int {
 		}
 		showResource(d, w, r)
 	}
-	printOutputs(d, st)
+	views.RenderOutputs(d.Streams.Out, st.Outputs)
 	return 0
 }
 
