@@ -25,7 +25,11 @@ func TestStateAddrsOfInstances(t *testing.T) {
 		`aws_instance.nope`:            nil,
 	}
 	for in, want := range tests {
-		if d := cmp.Diff(want, stateAddrs(st, in)); d != "" {
+		var got []string
+		for _, a := range stateAddrs(st, in) {
+			got = append(got, a.String())
+		}
+		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("stateAddrs(%s) (-want +got):\n%s", in, d)
 		}
 	}
