@@ -12,17 +12,6 @@ import (
 	"github.com/mlops-dev/mlops/state"
 )
 
-// canonicalAddr returns a resource address as mlops writes it, so that
-// aws_instance.box[ "alice" ] or aws_instance.box["al\x69ce"] name the
-// same instance as aws_instance.box["alice"]; anything that does not parse
-// is returned as it is (and then matches nothing).
-func canonicalAddr(s string) string {
-	if a, err := addrs.ParseResource(s); err == nil {
-		return a.String()
-	}
-	return s
-}
-
 // stateResource is the resource st records at a, or nil. The state's
 // lookup is by the address as mlops writes it, which a.String() is.
 func stateResource(st *state.State, a addrs.Resource) *state.Resource {
