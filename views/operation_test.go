@@ -35,7 +35,7 @@ func TestOperationViews(t *testing.T) {
 	src := []byte("resource \"aws_instance\" \"dev\" {\n  instance_type = \"g5.xlarge\"\n}\n")
 	files := map[string]*hcl.File{"main.hcl": {Bytes: src}}
 	warning := hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Costly instance",
-		Detail: "g5.xlarge costs about $1.01 an hour.",
+		Detail:  "g5.xlarge costs about $1.01 an hour.",
 		Subject: &hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 2, Column: 19, Byte: 50}, End: hcl.Pos{Line: 2, Column: 30, Byte: 61}}}}
 	outputs := map[string]*state.Output{
 		"ip":       testOutput(t, cty.StringVal("203.0.113.7"), false),
