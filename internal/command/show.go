@@ -6,11 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/plan"
 	"github.com/mlops-dev/mlops/state"
 	"github.com/mlops-dev/mlops/views"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 const showUsage = `
@@ -58,17 +56,7 @@ func runShow(d Deps, g globals, args []string) int {
 	if o.json {
 		return showStateJSON(d, w, st)
 	}
-	if len(st.Resources) == 0 {
-		fmt.Fprintln(d.Streams.Out, "The state is empty: nothing has been applied yet.")
-		return 0
-	}
-	for i, r := range st.Resources {
-		if i > 0 {
-			fmt.Fprintln(d.Streams.Out)
-		}
-		showResource(d, w, r)
-	}
-	views.RenderOutputs(d.Streams.Out, st.Outputs)
+	views.RenderState(d.Streams.Out, w.schemas, st)
 	return 0
 }
 
@@ -123,49 +111,5 @@ func showStateJSON(d Deps, w *world, st *state.State) int {
 }
 
 func showResource(d Deps, w *world, r *state.Resource) {
-	addr := r.Addr()
-	m := w.schemas.Resources
-	kw := "resource"
-	if addr.Mode == addrs.Data {
-		m = w.schemas.DataSources
-		kw = "data"
-	}
-	fmt.Fprintf(d.Streams.Out, "# %s:\n%s %q %q {\n", r.Address, kw, r.Type, r.Name)
-	if rs := m[r.Type]; rs != nil {
-		if v, err := ctyjson.Unmarshal(r.Attributes, rs.ImpliedType()); err == nil {
-			v = plan.MarkSensitive(v, r.Sensitive)
-			for _, n := range rs.AttributeNames() {
-				av := v.GetAttr(n)
-				if av.IsNull() {
-					continue
-				}
-				if rs.Attributes[n].Sensitive {
-					fmt.Fprintf(d.Streams.Out, "    %s = (sensitive value)\n", n)
-					continue
-				}
-				fmt.Fprintf(d.Streams.Out, "    %s = %s\n", n, views.ValueStringIndent(av, "    "))
-			}
-			for _, bn := range rs.BlockTypeNames() {
-				bv := v.GetAttr(bn)
-				if bv.IsMarked() {
-					fmt.Fprintf(d.Streams.Out, "    %s = %s\n", bn, plan.SensitiveValue)
-					continue
-				}
-				if bv.IsNull() || bv.LengthInt() == 0 {
-					continue
-				}
-				fmt.Fprintf(d.Streams.Out, "    %s = %s\n", bn, views.ValueStringIndent(bv, "    "))
-			}
-		}
-	}
-	if r.Status != "" {
-		fmt.Fprintf(d.Streams.Out, "    # status: %s\n", r.Status)
-	}
-	if r.HostKey != "" {
-		fmt.Fprintf(d.Streams.Out, "    # host key: %s\n", r.HostKey)
-	}
-	for _, l := range r.Layers {
-		fmt.Fprintf(d.Streams.Out, "    layer %q %q { # applied %s, %s }\n", l.Kind, l.Name, l.AppliedAt.Format("2006-01-02 15:04:05 MST"), l.Digest)
-	}
-	fmt.Fprintln(d.Streams.Out, "}")
+	views.RenderResource(d.Streams.Out, w.schemas, r)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mlops-dev/mlops/state"
+	"github.com/mlops-dev/mlops/views"
 )
 
 const stateUsage = `
@@ -74,12 +75,13 @@ func stateRead(d Deps, o *stateOptions, dir string) int {
 	}
 	switch o.sub {
 	case "list":
+		var list []string
 		for _, r := range st.Resources {
-			if len(o.args) > 0 && !strings.HasPrefix(r.Address, o.args[0]) {
-				continue
+			if len(o.args) == 0 || strings.HasPrefix(r.Address, o.args[0]) {
+				list = append(list, r.Address)
 			}
-			fmt.Fprintln(d.Streams.Out, r.Address)
 		}
+		views.RenderStateList(d.Streams.Out, list)
 	case "show":
 		if len(o.args) != 1 {
 			fmt.Fprintln(d.Streams.Err, "Error: state show takes one ADDRESS")
