@@ -1,14 +1,12 @@
 package command
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/mlops-dev/mlops/config"
 	"github.com/mlops-dev/mlops/plan"
 	"github.com/mlops-dev/mlops/state"
 	"github.com/mlops-dev/mlops/views"
-	"github.com/zclconf/go-cty/cty"
 )
 
 const outputUsage = `
@@ -74,21 +72,7 @@ func runOutput(d Deps, g globals, args []string) int {
 	if len(o.names) == 1 {
 		return showOutput(d, o, st, o.names[0])
 	}
-	if o.json {
-		out := map[string]any{}
-		for n, o := range st.Outputs {
-			out[n] = map[string]any{"value": o.Value, "type": o.Type, "sensitive": o.Sensitive}
-		}
-		enc := json.NewEncoder(d.Streams.Out)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
-		return 0
-	}
-	if len(st.Outputs) == 0 {
-		fmt.Fprintln(d.Streams.Err, "No outputs found: the state records none yet. Run mlops apply first.")
-		return 0
-	}
-	views.RenderOutputs(d.Streams.Out, st.Outputs)
+	views.NewOutputs(d.Streams, o.json).All(st.Outputs)
 	return 0
 }
 
@@ -104,16 +88,6 @@ func showOutput(d Deps, opts *outputOptions, st *state.State, name string) int {
 		renderError(d, opts.json, "Invalid output in state", err)
 		return 1
 	}
-	switch {
-	case opts.json:
-		fmt.Fprintln(d.Streams.Out, string(o.Value))
-	case opts.raw && v.Type() == cty.String:
-		fmt.Fprint(d.Streams.Out, v.AsString())
-	case o.Sensitive && !opts.raw:
-		// As Terraform: only -raw and -json print a sensitive value.
-		fmt.Fprintln(d.Streams.Out, plan.SensitiveValue)
-	default:
-		fmt.Fprintln(d.Streams.Out, views.ValueString(v))
-	}
+	views.NewOutputs(d.Streams, opts.json).One(o, v, opts.raw)
 	return 0
 }
