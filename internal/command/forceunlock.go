@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mlops-dev/mlops/state"
+	"github.com/mlops-dev/mlops/views"
 )
 
 const forceUnlockUsage = `
@@ -51,12 +52,12 @@ func runForceUnlock(d Deps, g globals, args []string) int {
 	}
 	if err := store.ForceUnlock(d.ctx(), o.lockID); err != nil {
 		if errors.Is(err, state.ErrNotLocked) {
-			fmt.Fprintln(d.Streams.Out, "The state is not locked.")
+			views.NewStateNotices(d.Streams.Out).NotLocked()
 			return 0
 		}
 		renderError(d, false, "Cannot unlock", err)
 		return 1
 	}
-	fmt.Fprintf(d.Streams.Out, "Released lock %s on %s.\n", o.lockID, store.Describe())
+	views.NewStateNotices(d.Streams.Out).Released(o.lockID, store.Describe())
 	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/state"
+	"github.com/mlops-dev/mlops/views"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
@@ -118,6 +119,6 @@ func importObject(d Deps, o *importOptions, l *loaded, store state.Store, st *st
 		renderError(d, false, "Cannot write the state", err)
 		return 1
 	}
-	fmt.Fprintf(d.Streams.Out, "%s: imported %s. Run mlops plan to see how it differs from the configuration.\n", addr, o.id)
+	views.NewStateNotices(d.Streams.Out).Imported(addr.String(), o.id)
 	return 0
 }

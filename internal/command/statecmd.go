@@ -150,7 +150,7 @@ func stateForgetHostKey(d Deps, o *stateOptions, store state.Store, st *state.St
 		renderError(d, false, "Cannot write the state", err)
 		return 1
 	}
-	fmt.Fprintf(d.Streams.Out, "Forgot the host key of %s; the next connection pins the key it finds.\n", o.args[0])
+	views.NewStateNotices(d.Streams.Out).ForgotHostKey(o.args[0])
 	return 0
 }
 
@@ -177,7 +177,7 @@ func stateRm(d Deps, o *stateOptions, store state.Store, st *state.State) int {
 		return 1
 	}
 	for _, a := range removed {
-		fmt.Fprintf(d.Streams.Out, "Removed %s from the state (the object itself was not touched).\n", a)
+		views.NewStateNotices(d.Streams.Out).Removed(a)
 	}
 	return 0
 }
@@ -211,6 +211,6 @@ func statePush(d Deps, o *stateOptions, store state.Store, st *state.State) int 
 		renderError(d, false, "Cannot write the state", err)
 		return 1
 	}
-	fmt.Fprintf(d.Streams.Out, "Pushed the state to %s.\n", store.Describe())
+	views.NewStateNotices(d.Streams.Out).Pushed(store.Describe())
 	return 0
 }
