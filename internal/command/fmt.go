@@ -10,6 +10,7 @@ import (
 	udiff "github.com/aymanbagabas/go-udiff"
 	"github.com/mlops-dev/mlops/config"
 	"github.com/mlops-dev/mlops/lockfile"
+	"github.com/mlops-dev/mlops/views"
 )
 
 const fmtUsage = `
@@ -110,10 +111,11 @@ func fmtFile(d Deps, o *fmtOptions, dir, f string) (changed, ok bool) {
 	if bytes.Equal(out, src) {
 		return false, true
 	}
-	fmt.Fprintln(d.Streams.Out, rel)
+	diff := ""
 	if o.diff {
-		fmt.Fprint(d.Streams.Out, lineDiff(rel, string(src), string(out)))
+		diff = lineDiff(rel, string(src), string(out))
 	}
+	views.RenderFormatted(d.Streams.Out, rel, diff)
 	if !o.check {
 		st, _ := os.Stat(f)
 		mode := os.FileMode(0o644)

@@ -2,7 +2,6 @@ package command
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/mlops-dev/mlops/state"
 	"github.com/mlops-dev/mlops/views"
@@ -31,7 +30,7 @@ func parseForceUnlockOptions(d Deps, args []string) (*forceUnlockOptions, bool) 
 		return nil, false
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(d.Streams.Err, trimUsage(forceUnlockUsage))
+		views.RenderUsageError(d.Streams.Err, "", forceUnlockUsage)
 		return nil, false
 	}
 	o.lockID = fs.Arg(0)

@@ -38,7 +38,7 @@ func parseImportOptions(d Deps, args []string) (*importOptions, bool) {
 		return nil, false
 	}
 	if fs.NArg() != 2 {
-		fmt.Fprintln(d.Streams.Err, trimUsage(importUsage))
+		views.RenderUsageError(d.Streams.Err, "", importUsage)
 		return nil, false
 	}
 	addr, err := addrs.ParseResource(fs.Arg(0))

@@ -129,11 +129,11 @@ func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
 	if name == "apply" && len(rest) == 1 {
 		o.planFile = rest[0]
 	} else if len(rest) > 0 {
-		fmt.Fprintf(d.Streams.Err, "Error: unexpected argument %q\n\n%s\n", rest[0], trimUsage(usage))
+		views.RenderUsageError(d.Streams.Err, fmt.Sprintf("unexpected argument %q", rest[0]), usage)
 		return nil, false
 	}
 	if o.parallelism < 1 {
-		fmt.Fprintf(d.Streams.Err, "Error: -parallelism must be at least 1\n")
+		views.RenderArgError(d.Streams.Err, "-parallelism must be at least 1")
 		return nil, false
 	}
 	return o, true

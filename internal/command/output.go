@@ -66,7 +66,7 @@ func runOutput(d Deps, g globals, args []string) int {
 		return 1
 	}
 	if len(o.names) > 1 {
-		fmt.Fprintf(d.Streams.Err, "Error: output takes at most one NAME\n")
+		views.RenderArgError(d.Streams.Err, "output takes at most one NAME")
 		return 1
 	}
 	if len(o.names) == 1 {

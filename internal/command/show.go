@@ -2,7 +2,6 @@ package command
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -105,8 +104,7 @@ func showStateJSON(d Deps, w *world, st *state.State) int {
 		renderError(d, true, "Cannot encode the state", err)
 		return 1
 	}
-	d.Streams.Out.Write(b)
-	fmt.Fprintln(d.Streams.Out)
+	views.RenderStateJSON(d.Streams.Out, b)
 	return 0
 }
 

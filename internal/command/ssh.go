@@ -12,6 +12,7 @@ import (
 	"github.com/mlops-dev/mlops/plan"
 	"github.com/mlops-dev/mlops/providers/host"
 	"github.com/mlops-dev/mlops/state"
+	"github.com/mlops-dev/mlops/views"
 	"golang.org/x/term"
 )
 
@@ -74,7 +75,7 @@ func parseSSHFlags(d Deps, args []string) (*sshOptions, bool) {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 || rest[0] == "--" {
-		fmt.Fprintf(d.Streams.Err, "Error: name the host: an ssh alias or a resource address\n\n%s\n", trimUsage(sshUsage))
+		views.RenderUsageError(d.Streams.Err, "name the host: an ssh alias or a resource address", sshUsage)
 		return nil, false
 	}
 	o.target, o.command = rest[0], rest[1:]
@@ -89,7 +90,7 @@ func parseSSHFlags(d Deps, args []string) (*sshOptions, bool) {
 		}
 	}
 	if (o.forward || o.stdio) && len(o.command) > 0 {
-		fmt.Fprintf(d.Streams.Err, "Error: -forward and -stdio take no command\n\n%s\n", trimUsage(sshUsage))
+		views.RenderUsageError(d.Streams.Err, "-forward and -stdio take no command", sshUsage)
 		return nil, false
 	}
 	if len(o.command) > 0 && o.command[0] == "--" {

@@ -36,7 +36,7 @@ type stateOptions struct {
 
 func parseStateOptions(d Deps, args []string) (*stateOptions, bool) {
 	if len(args) == 0 {
-		fmt.Fprintln(d.Streams.Err, trimUsage(stateUsage))
+		views.RenderUsageError(d.Streams.Err, "", stateUsage)
 		return nil, false
 	}
 	o := &stateOptions{sub: args[0]}
@@ -62,7 +62,7 @@ func runState(d Deps, g globals, args []string) int {
 	case "rm", "push", "forget-host-key":
 		return stateWrite(d, o, dir)
 	}
-	fmt.Fprintf(d.Streams.Err, "Error: unknown state subcommand %q\n\n%s\n", o.sub, trimUsage(stateUsage))
+	views.RenderUsageError(d.Streams.Err, fmt.Sprintf("unknown state subcommand %q", o.sub), stateUsage)
 	return 1
 }
 
@@ -84,7 +84,7 @@ func stateRead(d Deps, o *stateOptions, dir string) int {
 		views.RenderStateList(d.Streams.Out, list)
 	case "show":
 		if len(o.args) != 1 {
-			fmt.Fprintln(d.Streams.Err, "Error: state show takes one ADDRESS")
+			views.RenderArgError(d.Streams.Err, "state show takes one ADDRESS")
 			return 1
 		}
 		r := lookupResource(st, o.args[0])
@@ -99,8 +99,7 @@ func stateRead(d Deps, o *stateOptions, dir string) int {
 			renderError(d, false, "Cannot encode the state", err)
 			return 1
 		}
-		d.Streams.Out.Write(b)
-		fmt.Fprintln(d.Streams.Out)
+		views.RenderStateJSON(d.Streams.Out, b)
 	}
 	return 0
 }
@@ -137,7 +136,7 @@ func stateWrite(d Deps, o *stateOptions, dir string) (code int) {
 // stateForgetHostKey forgets the host key pinned for one resource.
 func stateForgetHostKey(d Deps, o *stateOptions, store state.Store, st *state.State) int {
 	if len(o.args) != 1 {
-		fmt.Fprintln(d.Streams.Err, "Error: state forget-host-key takes one ADDRESS")
+		views.RenderArgError(d.Streams.Err, "state forget-host-key takes one ADDRESS")
 		return 1
 	}
 	r := lookupResource(st, o.args[0])
@@ -157,7 +156,7 @@ func stateForgetHostKey(d Deps, o *stateOptions, store state.Store, st *state.St
 // stateRm forgets resources (all instances of a block named without a key).
 func stateRm(d Deps, o *stateOptions, store state.Store, st *state.State) int {
 	if len(o.args) == 0 {
-		fmt.Fprintln(d.Streams.Err, "Error: state rm takes at least one ADDRESS")
+		views.RenderArgError(d.Streams.Err, "state rm takes at least one ADDRESS")
 		return 1
 	}
 	var removed []string
@@ -186,7 +185,7 @@ func stateRm(d Deps, o *stateOptions, store state.Store, st *state.State) int {
 // older serial.
 func statePush(d Deps, o *stateOptions, store state.Store, st *state.State) int {
 	if len(o.args) != 1 {
-		fmt.Fprintln(d.Streams.Err, "Error: state push takes one FILE")
+		views.RenderArgError(d.Streams.Err, "state push takes one FILE")
 		return 1
 	}
 	b, err := os.ReadFile(o.args[0])

@@ -1,8 +1,6 @@
 package command
 
 import (
-	"fmt"
-
 	"github.com/mlops-dev/mlops/views"
 )
 
@@ -47,7 +45,7 @@ func runValidate(d Deps, g globals, args []string) int {
 	} else {
 		renderDiags(d, false, cfgOf(l), diags)
 		if !diags.HasErrors() {
-			fmt.Fprintln(d.Streams.Out, d.Streams.Colorize("32;1", "Success!")+" The configuration is valid.")
+			views.RenderValid(d.Streams)
 		}
 	}
 	if diags.HasErrors() {
