@@ -128,7 +128,7 @@ func runSSH(d Deps, g globals, args []string) int {
 	}
 	defer conn.Close()
 	if h.HostKey == "" {
-		fmt.Fprintf(d.Streams.Err, "mlops: no host key was pinned for %s yet; accepted %s\n", h.Addr, conn.HostKey())
+		views.NewSSHNotices(d.Streams).HostKeyAccepted(h.Addr, conn.HostKey())
 	}
 	if o.forward {
 		return runForwards(ctx, d, conn, h)
@@ -175,7 +175,7 @@ func sshTarget(d Deps, g globals, o *sshOptions) (l *loaded, store state.Store, 
 // refuses one that stays stopped or has no address.
 func sshReady(d Deps, l *loaded, store state.Store, h plan.HostSSH, hdiags hcl.Diagnostics) (plan.HostSSH, bool) {
 	if h.Stopped && h.SSH.Wake {
-		fmt.Fprintf(d.Streams.Err, "mlops: %s is stopped; starting it (ssh { wake = true })\n", h.Addr)
+		views.NewSSHNotices(d.Streams).Waking(h.Addr)
 		started, err := wake(d.ctx(), d, l, store, h)
 		if err != nil {
 			renderError(d, false, "Cannot start "+h.Addr.String(), err)
@@ -222,10 +222,7 @@ func sshExec(d Deps, o *sshOptions, conn *host.Conn) int {
 	}
 	code, err := conn.Exec(d.ctx(), req)
 	if err != nil {
-		if req.PTY != nil {
-			fmt.Fprint(d.Streams.Err, "\r\n")
-		}
-		fmt.Fprintf(d.Streams.Err, "mlops ssh: %v\n", err)
+		views.NewSSHNotices(d.Streams).ExecFailed(err, req.PTY != nil)
 		if code < 0 {
 			return sshFailed
 		}
