@@ -34,7 +34,7 @@ type world struct {
 }
 
 func newWorld(d Deps, dir string) *world {
-	w := &world{note: func(msg string) { fmt.Fprintln(d.Streams.Err, msg) }}
+	w := &world{note: func(msg string) { views.RenderNote(d.Streams.Err, msg) }}
 	awsOpts := aws.Options{Env: d.Env, WorkDir: dir, ResponseTimeout: responseTimeout(d)}
 	// AWS_MAX_ATTEMPTS is the SDKs' standard setting for attempts per API
 	// call; the provider installs its own retryer, so it is passed on here.
