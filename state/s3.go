@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/mlops-dev/mlops/internal/ctxsleep"
 )
 
 // S3 keeps state in an S3 object.
@@ -157,7 +158,7 @@ func (s *S3) Lock(ctx context.Context, info LockInfo) (func() error, error) {
 		case isConflict(err) && retry:
 			// Another conditional write on the same key is in flight;
 			// S3 asks to try again.
-			if err := sleep(ctx, time.Duration(attempt)*100*time.Millisecond); err != nil {
+			if err := ctxsleep.Sleep(ctx, time.Duration(attempt)*100*time.Millisecond); err != nil {
 				return nil, err
 			}
 		default:
@@ -342,15 +343,4 @@ func isPreconditionFailed(err error) bool {
 
 func isConflict(err error) bool {
 	return err != nil && (apiCode(err) == "ConditionalRequestConflict" || httpStatus(err) == http.StatusConflict)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

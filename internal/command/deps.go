@@ -1,6 +1,8 @@
 // Package command implements the mlops command line: flags are parsed into
 // option structs before anything runs, every outside dependency comes in
-// through Deps, and all output goes through the views.
+// through Deps, and all output goes through the views. Each command has its
+// own file (validate.go, fmt.go, output.go, show.go, statecmd.go, ...);
+// plan, apply and destroy share operate.go, one method per step.
 package command
 
 import (

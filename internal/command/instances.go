@@ -12,33 +12,40 @@ import (
 	"github.com/mlops-dev/mlops/state"
 )
 
-// canonicalAddr returns a resource address as mlops writes it, so that
-// aws_instance.box[ "alice" ] or aws_instance.box["al\x69ce"] name the
-// same instance as aws_instance.box["alice"]; anything that does not parse
-// is returned as it is (and then matches nothing).
-func canonicalAddr(s string) string {
-	if a, err := addrs.ParseResource(s); err == nil {
-		return a.String()
+// stateResource is the resource st records at a, or nil. The state's
+// lookup is by the address as mlops writes it, which a.String() is.
+func stateResource(st *state.State, a addrs.Resource) *state.Resource {
+	return st.Resource(a.String())
+}
+
+// lookupResource is the resource st records at the address s, or nil, also
+// when s is not an address.
+func lookupResource(st *state.State, s string) *state.Resource {
+	a, err := addrs.ParseResource(s)
+	if err != nil {
+		return nil
 	}
-	return s
+	return stateResource(st, a)
 }
 
 // stateAddrs returns the state's addresses that s names: the resource at
 // s, or, when s names a resource block with count or for_each without a
 // key (aws_instance.box), all its instances.
-func stateAddrs(st *state.State, s string) []string {
-	s = canonicalAddr(s)
-	if st.Resource(s) != nil {
-		return []string{s}
-	}
+func stateAddrs(st *state.State, s string) []addrs.Resource {
 	a, err := addrs.ParseResource(s)
-	if err != nil || a.Key != addrs.NoKey {
+	if err != nil {
 		return nil
 	}
-	var out []string
+	if stateResource(st, a) != nil {
+		return []addrs.Resource{a}
+	}
+	if a.Key != addrs.NoKey {
+		return nil
+	}
+	var out []addrs.Resource
 	for _, r := range st.Resources {
 		if r.Key != addrs.NoKey && r.Addr().NoKey() == a {
-			out = append(out, r.Address)
+			out = append(out, r.Addr())
 		}
 	}
 	return out

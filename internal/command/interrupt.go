@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mlops-dev/mlops/views"
 )
 
 // termGrace is how long a run may take to unwind after SIGTERM (abandon
@@ -121,7 +123,7 @@ func (in *interrupts) listen(sig <-chan os.Signal) {
 			in.mu.Unlock()
 			switch {
 			case s == syscall.SIGTERM:
-				fmt.Fprintln(in.errw, "\nTerminated: stopping now; work in flight is abandoned, what finished is saved and the lock released.")
+				views.RenderNote(in.errw, "\nTerminated: stopping now; work in flight is abandoned, what finished is saved and the lock released.")
 				in.cancelStop()
 				in.cancelHard()
 				go func() {
@@ -133,13 +135,13 @@ func (in *interrupts) listen(sig <-chan os.Signal) {
 				}()
 			case n == 1:
 				if twoStage {
-					fmt.Fprintln(in.errw, msg)
+					views.RenderNote(in.errw, msg)
 				} else {
 					in.cancelHard()
 				}
 				in.cancelStop()
 			default:
-				fmt.Fprintln(in.errw, "\nTwo interrupts received: exiting at once.")
+				views.RenderNote(in.errw, "\nTwo interrupts received: exiting at once.")
 				in.cancelStop()
 				in.cancelHard()
 				in.forceExit()
@@ -173,10 +175,10 @@ func (in *interrupts) forceExit() {
 		select {
 		case err := <-finished:
 			if err != nil {
-				fmt.Fprintf(in.errw, "Error releasing the state lock: %v\n", err)
+				views.RenderUnlockAtExit(in.errw, err)
 			}
 		case <-time.After(cleanupBudget):
-			fmt.Fprintln(in.errw, "Error releasing the state lock: no answer; the lock may remain (mlops force-unlock removes it).")
+			views.RenderUnlockAtExit(in.errw, nil)
 		}
 	}
 	in.exit(code)

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/mlops-dev/mlops/views"
 )
 
 // command is one subcommand.
@@ -79,7 +82,7 @@ func Main(args []string, d Deps) int {
 			g.chdir = args[1]
 			args = args[1:]
 		default:
-			fmt.Fprintf(d.Streams.Err, "Error: unknown global flag %s\n\n", args[0])
+			views.RenderUnknown(d.Streams.Err, "unknown global flag "+args[0])
 			printHelp(d.Streams.Err)
 			return 1
 		}
@@ -93,13 +96,13 @@ func Main(args []string, d Deps) int {
 	cmds := commands()
 	c, ok := cmds[name]
 	if !ok {
-		fmt.Fprintf(d.Streams.Err, "Error: unknown command %q.%s\n\n", name, suggest(name, keys(cmds)))
+		views.RenderUnknown(d.Streams.Err, fmt.Sprintf("unknown command %q.%s", name, suggest(name, keys(cmds))))
 		printHelp(d.Streams.Err)
 		return 1
 	}
 	for _, a := range args[1:] {
 		if a == "-help" || a == "--help" || a == "-h" {
-			fmt.Fprintln(d.Streams.Out, strings.TrimSpace(c.usage))
+			views.RenderUsageError(d.Streams.Out, "", c.usage)
 			return 0
 		}
 	}
@@ -118,7 +121,7 @@ func keys(m map[string]command) []string {
 func suggest(name string, options []string) string {
 	best, bestD := "", 3
 	for _, o := range options {
-		if d := levenshtein(name, o); d < bestD {
+		if d := levenshtein.Distance(name, o, nil); d < bestD {
 			best, bestD = o, d
 		}
 	}
@@ -128,51 +131,20 @@ func suggest(name string, options []string) string {
 	return fmt.Sprintf(" Did you mean %q?", best)
 }
 
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
-
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "Usage: mlops [-chdir=DIR] <command> [options]")
-	fmt.Fprintln(w, "")
-	fmt.Fprintln(w, "mlops describes an ML development machine in the cloud, and the software on")
-	fmt.Fprintln(w, "it, in HCL files, and makes reality match them.")
-	fmt.Fprintln(w, "")
-	fmt.Fprintln(w, "Main commands:")
 	cmds := commands()
+	var main, other []views.CommandSummary
 	for _, n := range []string{"plan", "apply", "destroy", "validate"} {
-		fmt.Fprintf(w, "  %-13s %s\n", n, cmds[n].synopsis)
+		main = append(main, views.CommandSummary{Name: n, Synopsis: cmds[n].synopsis})
 	}
-	fmt.Fprintln(w, "")
-	fmt.Fprintln(w, "Other commands:")
 	for _, n := range keys(cmds) {
 		switch n {
 		case "plan", "apply", "destroy", "validate":
 			continue
 		}
-		fmt.Fprintf(w, "  %-13s %s\n", n, cmds[n].synopsis)
+		other = append(other, views.CommandSummary{Name: n, Synopsis: cmds[n].synopsis})
 	}
-	fmt.Fprintln(w, "")
-	fmt.Fprintln(w, "Global options:")
-	fmt.Fprintln(w, "  -chdir=DIR    Use the configuration in DIR (all its *.hcl files).")
-	fmt.Fprintln(w, "  -help         Show this help, or a command's help after its name.")
-	fmt.Fprintln(w, "  -version      Print the version.")
+	views.RenderHelp(w, main, other)
 }
 
 // stringList is a repeatable string flag.
@@ -194,10 +166,10 @@ func newFlags(d Deps, name, usage string) *flag.FlagSet {
 func parseFlags(d Deps, fs *flag.FlagSet, usage string, args []string) bool {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(d.Streams.Out, strings.TrimSpace(usage))
+			views.RenderUsageError(d.Streams.Out, "", usage)
 			return false
 		}
-		fmt.Fprintf(d.Streams.Err, "Error: %s\n\n%s\n", err, strings.TrimSpace(usage))
+		views.RenderUsageError(d.Streams.Err, err.Error(), usage)
 		return false
 	}
 	return true
@@ -219,6 +191,6 @@ func configDir(d Deps, g globals, chdir string) string {
 }
 
 func runVersion(d Deps, _ globals, _ []string) int {
-	fmt.Fprintf(d.Streams.Out, "mlops v%s\n", strings.TrimPrefix(Version, "v"))
+	views.RenderVersion(d.Streams.Out, Version)
 	return 0
 }

@@ -34,7 +34,7 @@ type world struct {
 }
 
 func newWorld(d Deps, dir string) *world {
-	w := &world{note: func(msg string) { fmt.Fprintln(d.Streams.Err, msg) }}
+	w := &world{note: func(msg string) { views.RenderNote(d.Streams.Err, msg) }}
 	awsOpts := aws.Options{Env: d.Env, WorkDir: dir, ResponseTimeout: responseTimeout(d)}
 	// AWS_MAX_ATTEMPTS is the SDKs' standard setting for attempts per API
 	// call; the provider installs its own retryer, so it is passed on here.
@@ -164,6 +164,12 @@ func lockedRead(ctx context.Context, store state.Store, op string) (*state.State
 
 // renderError prints an error as a diagnostic.
 func renderError(d Deps, jsonOut bool, summary string, err error) {
+	renderDiags(d, jsonOut, nil, errorDiagnostics(summary, err))
+}
+
+// errorDiagnostics turns err into one error diagnostic headed summary; a
+// lock held elsewhere and an interrupt get headings that say so.
+func errorDiagnostics(summary string, err error) hcl.Diagnostics {
 	detail := err.Error()
 	var le *state.LockedError
 	if errors.As(err, &le) {
@@ -172,8 +178,7 @@ func renderError(d Deps, jsonOut bool, summary string, err error) {
 	if errors.Is(err, context.Canceled) {
 		summary = "Interrupted: " + strings.ToLower(summary[:1]) + summary[1:]
 	}
-	diags := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
-	renderDiags(d, jsonOut, nil, diags)
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail}}
 }
 
 func renderDiags(d Deps, jsonOut bool, cfg *config.Config, diags hcl.Diagnostics) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/mlops-dev/mlops/state"
+	"github.com/mlops-dev/mlops/views"
 )
 
 // migrateLocalState moves the local state into store when the
@@ -49,11 +50,7 @@ func migrateLocalState(ctx context.Context, d Deps, dir, statePath string, store
 		return fmt.Errorf("the state was copied to %s, but %s could not be renamed: %w; rename it yourself so that it is not migrated again", store.Describe(), rel, err)
 	}
 	keptRel, _ := filepath.Rel(dir, dest)
-	if res == state.MigrateUpToDate {
-		fmt.Fprintf(d.Streams.Err, "The state in %s already matches %s; kept the local file as %s.\n", store.Describe(), rel, keptRel)
-	} else {
-		fmt.Fprintf(d.Streams.Err, "Migrated the state from %s to %s; kept the local file as %s.\n", rel, store.Describe(), keptRel)
-	}
+	views.RenderStateMigrated(d.Streams.Err, res == state.MigrateUpToDate, rel, store.Describe(), keptRel)
 	return nil
 }
 

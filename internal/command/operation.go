@@ -2,18 +2,12 @@ package command
 
 import (
 	"bufio"
-	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/mlops-dev/mlops/config"
-	"github.com/mlops-dev/mlops/plan"
-	"github.com/mlops-dev/mlops/state"
 	"github.com/mlops-dev/mlops/views"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -135,11 +129,11 @@ func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
 	if name == "apply" && len(rest) == 1 {
 		o.planFile = rest[0]
 	} else if len(rest) > 0 {
-		fmt.Fprintf(d.Streams.Err, "Error: unexpected argument %q\n\n%s\n", rest[0], trimUsage(usage))
+		views.RenderUsageError(d.Streams.Err, fmt.Sprintf("unexpected argument %q", rest[0]), usage)
 		return nil, false
 	}
 	if o.parallelism < 1 {
-		fmt.Fprintf(d.Streams.Err, "Error: -parallelism must be at least 1\n")
+		views.RenderArgError(d.Streams.Err, "-parallelism must be at least 1")
 		return nil, false
 	}
 	return o, true
@@ -170,276 +164,6 @@ func runDestroy(d Deps, g globals, args []string) int {
 	return operate(d, g, o, "destroy")
 }
 
-// operate runs plan, apply or destroy.
-func operate(d Deps, g globals, o *opFlags, op string) (code int) {
-	dir := configDir(d, g, o.chdir)
-	var saved *plan.Plan
-	if o.planFile != "" {
-		path := o.planFile
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(d.Cwd, path)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			renderError(d, o.json, "Cannot read saved plan", err)
-			return 1
-		}
-		saved, err = plan.Unmarshal(b)
-		if err != nil {
-			renderError(d, o.json, "Invalid saved plan", err)
-			return 1
-		}
-		if len(o.vf.vars) > 0 || len(o.vf.varFiles) > 0 {
-			renderError(d, o.json, "Variables with a saved plan", fmt.Errorf("a saved plan already holds its variable values; -var and -var-file cannot change them"))
-			return 1
-		}
-		// The files the plan was made from are compared before anything
-		// is loaded, so the refusal names the file that moved.
-		if moved := checkSavedInputs(dir, saved); len(moved) > 0 {
-			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("%s; run mlops plan again", strings.Join(moved, "; ")))
-			return 1
-		}
-		o.vf.vars, o.vf.varFiles = savedVariableArgs(saved, d.Env)
-		o.destroy = saved.Destroy
-		o.upgrade = saved.Upgrade
-		o.replace = append(o.replace, savedReplace(saved)...)
-	}
-	replace, err := parseReplace(o.replace)
-	if err != nil {
-		renderError(d, o.json, "Invalid -replace address", err)
-		return 1
-	}
-
-	// Everything about the input is checked before any API call or SSH connection.
-	l, diags := loadConfig(d, dir, o.vf, false)
-	if diags.HasErrors() {
-		renderDiags(d, o.json, cfgOf(l), diags)
-		return 1
-	}
-	if saved != nil {
-		if err := plan.CheckSchemas(saved, l.world.schemas); err != nil {
-			renderError(d, o.json, "Invalid saved plan", err)
-			return 1
-		}
-		if moved := checkSavedConfig(l.cfg, saved); len(moved) > 0 {
-			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("%s; run mlops plan again", strings.Join(moved, "; ")))
-			return 1
-		}
-		// The hosts must be the machines the plan looked at.
-		l.engine.DemandHostKeys(saved.HostKeys)
-	}
-	var budget hcl.Diagnostics
-	if !o.destroy {
-		if budget = checkBudget(l.cfg); budget.HasErrors() {
-			renderDiags(d, o.json, l.cfg, budget)
-			return 1
-		}
-	}
-	var hooks plan.Hooks
-	var jsonHooks *views.JSONHooks
-	if o.json {
-		jsonHooks = views.NewJSONHooks(d.Streams.Out, d.Now)
-		hooks = jsonHooks
-	} else if live := liveView(d, l, op, o); live != nil {
-		hooks = live
-		defer live.Close()
-	} else {
-		hooks = views.NewHumanHooks(d.Streams.Out, d.Streams)
-	}
-	l.engine.Hooks = hooks
-	if o.json && op == "plan" {
-		l.engine.Hooks = plan.NoHooks{} // one JSON document, nothing else
-	}
-	l.engine.Parallelism = o.parallelism
-	l.engine.Upgrade = o.upgrade
-
-	ctx := d.ctx()
-	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
-	if err != nil {
-		renderError(d, o.json, "Cannot open the state", err)
-		return 1
-	}
-	if err := migrateLocalState(ctx, d, dir, o.statePath, store); err != nil {
-		renderError(d, o.json, "Cannot migrate the state", err)
-		return 1
-	}
-	var st *state.State
-	unlock := func() error { return nil }
-	if o.lock {
-		st, unlock, err = lockedRead(ctx, store, op)
-	} else {
-		st, err = store.Read(ctx)
-		if st == nil && err == nil {
-			st = state.New(state.NewLineage())
-		}
-	}
-	if err != nil {
-		renderError(d, o.json, "Cannot read the state", err)
-		return 1
-	}
-	defer releaseLock(d, o.json, d.guardUnlock(unlock), &code)
-	if saved != nil && (saved.Serial != st.Serial || (st.Serial > 0 && saved.Lineage != st.Lineage)) {
-		renderError(d, o.json, "Saved plan is stale", fmt.Errorf("the state changed since this plan was made (plan: lineage %s serial %d; state: lineage %s serial %d); run mlops plan again", saved.Lineage, saved.Serial, st.Lineage, st.Serial))
-		return 1
-	}
-	if saved != nil && st.Serial == 0 && saved.Lineage != "" {
-		st.Lineage = saved.Lineage
-	}
-
-	if diags := l.engine.ConfigureProviders(ctx, st); diags.HasErrors() {
-		renderDiags(d, o.json, l.cfg, diags)
-		return 1
-	}
-	stop, hard := ctx, d.hardCtx()
-
-	ref, diags := l.engine.Refresh(stop, st, plan.RefreshOptions{Skip: !o.refresh, Destroy: o.destroy})
-	if diags.HasErrors() {
-		renderDiags(d, o.json, l.cfg, diags)
-		return 1
-	}
-	p, pdiags := l.engine.Plan(stop, ref, plan.PlanOptions{Destroy: o.destroy, Replace: replace})
-	diags = append(diags, pdiags...)
-	if p != nil {
-		p.Costs = estimatePlan(l.cfg, p)
-		diags = append(diags, budget...)
-		if !o.destroy && !pdiags.HasErrors() {
-			diags = append(diags, checkPlanBudget(l.cfg, p.Costs)...)
-			diags = append(diags, exposureWarnings(l.cfg, p)...)
-		}
-	}
-	if diags.HasErrors() {
-		renderDiags(d, o.json, l.cfg, diags)
-		return 1
-	}
-	if saved != nil {
-		if msg := saved.Compare(p); msg != "" {
-			renderError(d, o.json, "Saved plan is stale", fmt.Errorf("reality changed since this plan was made: %s; run mlops plan again", msg))
-			return 1
-		}
-	}
-	renderDiags(d, o.json, l.cfg, diags) // warnings
-
-	if op == "plan" {
-		if !o.json && o.refresh && len(ref.State.Resources) > 0 {
-			fmt.Fprintln(d.Streams.Out)
-		}
-		if o.json {
-			_ = views.RenderPlanJSON(d.Streams.Out, p)
-		} else {
-			views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
-			views.RenderPlanLock(d.Streams.Out, d.Streams, p)
-		}
-		if o.out != "" {
-			path := o.out
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(d.Cwd, path)
-			}
-			p.Inputs = planInputs(dir, l.cfg, l.varFiles)
-			p.HostKeys = l.engine.SeenHostKeys()
-			b, err := plan.Marshal(p)
-			if err == nil {
-				err = writePlanFile(path, b)
-			}
-			if err != nil {
-				renderError(d, o.json, "Cannot save the plan", err)
-				return 1
-			}
-			if !o.json {
-				fmt.Fprintf(d.Streams.Out, "\nSaved the plan to %s. To carry it out exactly: mlops apply %s\n", o.out, o.out)
-			}
-		}
-		if o.detailedExitcode && p.HasChanges() {
-			return 2
-		}
-		return 0
-	}
-
-	// apply and destroy
-	if !o.json {
-		fmt.Fprintln(d.Streams.Out)
-		views.RenderPlan(d.Streams.Out, d.Streams, l.world.schemas, p)
-		views.RenderPlanLock(d.Streams.Out, d.Streams, p)
-	} else {
-		jsonHooks.Emit(views.Event{Type: "planned_changes", Message: "Planned changes", Plan: views.PlanJSON(p)})
-	}
-	// A converged machine is replaced only when named, whatever approves.
-	if refused := l.engine.CheckReplacements(p); refused.HasErrors() {
-		renderDiags(d, o.json, l.cfg, refused)
-		return 1
-	}
-	if !p.HasChanges() {
-		if len(ref.Gone) > 0 {
-			// Forget what was deleted outside mlops, so the state tells the truth.
-			if err := store.Write(context.WithoutCancel(ctx), ref.State); err != nil {
-				renderError(d, o.json, "Failed to save state", err)
-				return 1
-			}
-		}
-		// An alias added to an ssh block changes no resource, yet is written now.
-		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
-		// So is what the plan resolved: with nothing to change, reality
-		// already matches it.
-		if !o.destroy && !writeLock(d, o.json, dir, l.lock, p.Lock) {
-			return 1
-		}
-		if o.json {
-			jsonHooks.Emit(views.Event{Type: "change_summary", Message: "Apply complete! Resources: 0 added, 0 changed, 0 destroyed."})
-		} else if op == "apply" {
-			printOutputs(d, ref.State)
-		}
-		return 0
-	}
-	if saved == nil && !o.autoApprove {
-		if !approve(d, op) {
-			return 1
-		}
-	}
-	// The state is saved also after an interrupt: what was done must be
-	// recorded, so the writes do not end with the run's context.
-	persist := func(s *state.State) error {
-		return store.Write(context.WithoutCancel(ctx), s)
-	}
-	if d.intr != nil {
-		// From here on the first Ctrl-C lets operations in flight finish.
-		d.intr.twoStageMode("\nInterrupt received: finishing operations in flight, then saving the state. Press Ctrl-C again to exit at once.")
-	}
-	newLock := plan.ApplyLock(l.lock, p)
-	applyDiags := l.engine.Apply(stop, hard, p, ref.State, plan.ApplyOptions{Persist: persist, Now: d.Now, Lock: newLock})
-	c := p.Count()
-	// What the apply resolved and installed is recorded even when it
-	// failed part way: the lock then holds only what was done.
-	lockOK := o.destroy || writeLock(d, o.json, dir, l.lock, newLock)
-	if applyDiags.HasErrors() {
-		renderDiags(d, o.json, l.cfg, applyDiags)
-		// The aliases follow what exists now, also after a partial apply.
-		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
-		return 1
-	}
-	renderDiags(d, o.json, l.cfg, applyDiags)
-	if !lockOK {
-		return 1
-	}
-	verb := "Apply"
-	if op == "destroy" {
-		verb = "Destroy"
-	}
-	summary := fmt.Sprintf("%s complete! Resources: %d added, %d changed, %d destroyed.", verb, c.Add, c.Change, c.Destroy)
-	if o.destroy {
-		summary = fmt.Sprintf("%s complete! Resources: %d destroyed.", verb, c.Destroy)
-	}
-	if o.json {
-		jsonHooks.Emit(views.Event{Type: "change_summary", Message: summary})
-		syncSSHAliases(d, l.engine, ref.State, jsonHooks)
-		return 0
-	}
-	fmt.Fprintf(d.Streams.Out, "\n%s\n", d.Streams.Colorize("32;1", summary))
-	syncSSHAliases(d, l.engine, ref.State, nil)
-	if op == "apply" {
-		printOutputs(d, ref.State)
-	}
-	return 0
-}
-
 func cfgOf(l *loaded) *config.Config {
 	if l == nil {
 		return nil
@@ -459,15 +183,12 @@ func hclLiteral(v cty.Value) string {
 // approve asks for "yes"; without a terminal it refuses instead of hanging.
 // The first Ctrl-C (or SIGTERM) at the prompt cancels.
 func approve(d Deps, op string) bool {
+	v := views.NewApproval(d.Streams)
 	if !d.Streams.InTTY {
-		fmt.Fprintf(d.Streams.Err, "\nError: no terminal to ask for approval. Run mlops %s -auto-approve, or apply a saved plan.\n", op)
+		v.NoTerminal(op)
 		return false
 	}
-	q := "Do you want to perform these actions?"
-	if op == "destroy" {
-		q = "Do you really want to destroy all resources?"
-	}
-	fmt.Fprintf(d.Streams.Out, "\n%s\n  mlops will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", d.Streams.Colorize("1", q))
+	v.Ask(op)
 	answer := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(d.Streams.In).ReadString('\n')
@@ -480,7 +201,7 @@ func approve(d Deps, op string) bool {
 		// The reader is left blocked on the terminal; the process ends soon.
 	}
 	if strings.TrimSpace(line) != "yes" {
-		fmt.Fprintf(d.Streams.Err, "\nError: %s cancelled.\n", op)
+		v.Cancelled(op)
 		return false
 	}
 	return true

@@ -7,8 +7,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/plan"
 	"github.com/mlops-dev/mlops/providers/host"
+	"github.com/mlops-dev/mlops/state"
+	"github.com/mlops-dev/mlops/views"
 	"golang.org/x/term"
 )
 
@@ -71,7 +75,7 @@ func parseSSHFlags(d Deps, args []string) (*sshOptions, bool) {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 || rest[0] == "--" {
-		fmt.Fprintf(d.Streams.Err, "Error: name the host: an ssh alias or a resource address\n\n%s\n", trimUsage(sshUsage))
+		views.RenderUsageError(d.Streams.Err, "name the host: an ssh alias or a resource address", sshUsage)
 		return nil, false
 	}
 	o.target, o.command = rest[0], rest[1:]
@@ -86,7 +90,7 @@ func parseSSHFlags(d Deps, args []string) (*sshOptions, bool) {
 		}
 	}
 	if (o.forward || o.stdio) && len(o.command) > 0 {
-		fmt.Fprintf(d.Streams.Err, "Error: -forward and -stdio take no command\n\n%s\n", trimUsage(sshUsage))
+		views.RenderUsageError(d.Streams.Err, "-forward and -stdio take no command", sshUsage)
 		return nil, false
 	}
 	if len(o.command) > 0 && o.command[0] == "--" {
@@ -100,58 +104,17 @@ func runSSH(d Deps, g globals, args []string) int {
 	if !ok {
 		return sshFailed
 	}
-	dir := configDir(d, g, o.chdir)
-	l, diags := loadConfig(d, dir, o.vf, true)
-	if diags.HasErrors() {
-		renderDiags(d, false, cfgOf(l), diags)
+	l, store, h, hdiags, ok := sshTarget(d, g, o)
+	if !ok {
 		return sshFailed
 	}
 	ctx := d.ctx()
-	if d.intr != nil {
-		d.intr.exitCode(sshFailed)
-	}
-	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
-	if err != nil {
-		renderError(d, false, "Cannot open the state", err)
-		return sshFailed
-	}
-	st, err := store.Read(ctx)
-	if err != nil {
-		renderError(d, false, "Cannot read the state", err)
-		return sshFailed
-	}
-	if st == nil {
-		renderError(d, false, "No state", errors.New("nothing has been applied here yet: run mlops apply first"))
-		return sshFailed
-	}
-	hosts, hdiags := l.engine.SSHHosts(st)
-	h, err := findSSHHost(hosts, o.target)
-	if err != nil {
-		renderError(d, false, "Unknown host", err)
-		return sshFailed
-	}
 	if o.stdio {
 		return runStdio(ctx, d, l, store, h)
 	}
-	if h.Stopped && h.SSH.Wake {
-		fmt.Fprintf(d.Streams.Err, "mlops: %s is stopped; starting it (ssh { wake = true })\n", h.Addr)
-		started, err := wake(ctx, d, l, store, h)
-		if err != nil {
-			renderError(d, false, "Cannot start "+h.Addr.String(), err)
-			return sshFailed
-		}
-		h = started
-	}
-	switch {
-	case h.Stopped:
-		renderError(d, false, "Host is stopped", fmt.Errorf("%s is stopped (running = false); start it with mlops apply first", h.Addr))
-		return sshFailed
-	case !h.SSH.Known || h.SSH.Host == "":
-		renderDiags(d, false, l.cfg, hdiags)
-		renderError(d, false, "No address", fmt.Errorf("the ssh block of %s has no known host; are the variables given to apply given here too (-var)?", h.Addr))
+	if h, ok = sshReady(d, l, store, h, hdiags); !ok {
 		return sshFailed
 	}
-
 	target := l.engine.HostTarget(h.Addr, h.SSH)
 	conn, err := l.world.hosts.Dial(ctx, target, h.HostKey)
 	if err != nil {
@@ -165,12 +128,76 @@ func runSSH(d Deps, g globals, args []string) int {
 	}
 	defer conn.Close()
 	if h.HostKey == "" {
-		fmt.Fprintf(d.Streams.Err, "mlops: no host key was pinned for %s yet; accepted %s\n", h.Addr, conn.HostKey())
+		views.NewSSHNotices(d.Streams).HostKeyAccepted(h.Addr, conn.HostKey())
 	}
 	if o.forward {
 		return runForwards(ctx, d, conn, h)
 	}
+	return sshExec(d, o, conn)
+}
 
+// sshTarget loads the configuration and the recorded state and finds the
+// host o names; hdiags are the problems evaluating the ssh blocks.
+func sshTarget(d Deps, g globals, o *sshOptions) (l *loaded, store state.Store, h plan.HostSSH, hdiags hcl.Diagnostics, ok bool) {
+	dir := configDir(d, g, o.chdir)
+	l, diags := loadConfig(d, dir, o.vf, true)
+	if diags.HasErrors() {
+		renderDiags(d, false, cfgOf(l), diags)
+		return nil, nil, h, nil, false
+	}
+	ctx := d.ctx()
+	if d.intr != nil {
+		d.intr.exitCode(sshFailed)
+	}
+	store, err := stateStore(ctx, d, dir, l.cfg, o.statePath)
+	if err != nil {
+		renderError(d, false, "Cannot open the state", err)
+		return nil, nil, h, nil, false
+	}
+	st, err := store.Read(ctx)
+	if err != nil {
+		renderError(d, false, "Cannot read the state", err)
+		return nil, nil, h, nil, false
+	}
+	if st == nil {
+		renderError(d, false, "No state", errors.New("nothing has been applied here yet: run mlops apply first"))
+		return nil, nil, h, nil, false
+	}
+	hosts, hdiags := l.engine.SSHHosts(st)
+	if h, err = findSSHHost(hosts, o.target); err != nil {
+		renderError(d, false, "Unknown host", err)
+		return nil, nil, h, nil, false
+	}
+	return l, store, h, hdiags, true
+}
+
+// sshReady starts a stopped host whose ssh block has wake = true, and
+// refuses one that stays stopped or has no address.
+func sshReady(d Deps, l *loaded, store state.Store, h plan.HostSSH, hdiags hcl.Diagnostics) (plan.HostSSH, bool) {
+	if h.Stopped && h.SSH.Wake {
+		views.NewSSHNotices(d.Streams).Waking(h.Addr)
+		started, err := wake(d.ctx(), d, l, store, h)
+		if err != nil {
+			renderError(d, false, "Cannot start "+h.Addr.String(), err)
+			return h, false
+		}
+		h = started
+	}
+	switch {
+	case h.Stopped:
+		renderError(d, false, "Host is stopped", fmt.Errorf("%s is stopped (running = false); start it with mlops apply first", h.Addr))
+		return h, false
+	case !h.SSH.Known || h.SSH.Host == "":
+		renderDiags(d, false, l.cfg, hdiags)
+		renderError(d, false, "No address", fmt.Errorf("the ssh block of %s has no known host; are the variables given to apply given here too (-var)?", h.Addr))
+		return h, false
+	}
+	return h, true
+}
+
+// sshExec runs the command (or a login shell) over conn, with a terminal
+// when stdin is one and either there is no command or -t asks for it.
+func sshExec(d Deps, o *sshOptions, conn *host.Conn) int {
 	req := host.ExecRequest{Command: strings.Join(o.command, " "), Stdin: d.Streams.In, Stdout: d.Streams.Out, Stderr: d.Streams.Err}
 	if in, isFile := d.Streams.In.(*os.File); isFile && d.Streams.InTTY && (len(o.command) == 0 || o.forceTTY) {
 		fd := int(in.Fd())
@@ -193,12 +220,9 @@ func runSSH(d Deps, g globals, args []string) int {
 		defer stop()
 		req.Resize = resize
 	}
-	code, err := conn.Exec(ctx, req)
+	code, err := conn.Exec(d.ctx(), req)
 	if err != nil {
-		if req.PTY != nil {
-			fmt.Fprint(d.Streams.Err, "\r\n")
-		}
-		fmt.Fprintf(d.Streams.Err, "mlops ssh: %v\n", err)
+		views.NewSSHNotices(d.Streams).ExecFailed(err, req.PTY != nil)
 		if code < 0 {
 			return sshFailed
 		}
@@ -209,9 +233,9 @@ func runSSH(d Deps, g globals, args []string) int {
 // findSSHHost picks the host named by alias or resource address.
 func findSSHHost(hosts []plan.HostSSH, name string) (plan.HostSSH, error) {
 	var known []string
-	canon := canonicalAddr(name)
+	addr, addrErr := addrs.ParseResource(name)
 	for _, h := range hosts {
-		if h.SSH.Alias == name || h.Addr.String() == canon {
+		if h.SSH.Alias == name || addrErr == nil && h.Addr == addr {
 			return h, nil
 		}
 		if h.SSH.Alias != "" {

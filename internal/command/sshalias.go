@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"slices"
 	"strconv"
 
 	"github.com/mlops-dev/mlops/internal/sshconfig"
@@ -31,34 +30,27 @@ func syncSSHAliases(d Deps, e *plan.Engine, st *state.State, jsonHooks *views.JS
 	hosts, _ := e.SSHHosts(st) // hosts whose ssh block fails to evaluate keep their entry
 	entries, warnings := aliasEntries(d, hosts)
 	warnings = append(warnings, addSSHExtras(d, e.Config.Dir, hosts, entries)...)
-	say := func(level, msg string) {
-		if jsonHooks != nil {
-			jsonHooks.Emit(views.Event{Type: "ssh_alias", Level: level, Message: msg})
-			return
-		}
-		if level == "warn" {
-			fmt.Fprintf(d.Streams.Err, "%s %s\n", d.Streams.Colorize("33;1", "Warning:"), msg)
-			return
-		}
-		fmt.Fprintln(d.Streams.Out, msg)
-	}
+	v := views.NewSSHAliases(d.Streams, jsonHooks)
 	if !ok {
 		if len(entries) > 0 {
-			say("warn", "ssh aliases not written: HOME is not set")
+			v.Warnings([]string{"ssh aliases not written: HOME is not set"})
 		}
 		return
 	}
-	for _, w := range warnings {
-		say("warn", w)
-	}
+	v.Warnings(warnings)
 	res, err := files.Sync(st.Lineage, entries)
 	if err != nil {
-		say("warn", fmt.Sprintf("ssh aliases not written to ~/.ssh/mlops_config: %v", err))
+		v.Warnings([]string{fmt.Sprintf("ssh aliases not written to ~/.ssh/mlops_config: %v", err)})
 		return
 	}
-	if jsonHooks == nil && (res.IncludeAdded || slices.ContainsFunc(res.Changes, func(c sshconfig.Change) bool { return c.Action != sshconfig.Unchanged })) {
-		fmt.Fprintln(d.Streams.Out)
-	}
+	v.Changes(aliasLines(res))
+}
+
+// aliasLines says what Sync did, one line per alias that is not unchanged,
+// and one for the Include line when it was added.
+func aliasLines(res sshconfig.Result) []views.AliasLine {
+	var lines []views.AliasLine
+	say := func(level, msg string) { lines = append(lines, views.AliasLine{Level: level, Message: msg}) }
 	for _, c := range res.Changes {
 		e := c.Entry
 		switch c.Action {
@@ -77,6 +69,7 @@ func syncSSHAliases(d Deps, e *plan.Engine, st *state.State, jsonHooks *views.JS
 	if res.IncludeAdded {
 		say("info", fmt.Sprintf("added %q at the top of ~/.ssh/config", sshconfig.IncludeLine))
 	}
+	return lines
 }
 
 func hostPort(e sshconfig.Entry) string {

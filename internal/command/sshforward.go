@@ -13,6 +13,7 @@ import (
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/providers/host"
 	"github.com/mlops-dev/mlops/state"
+	"github.com/mlops-dev/mlops/views"
 )
 
 // runForwards holds the host's port forwards open until ctx ends (Ctrl-C):
@@ -38,7 +39,7 @@ func runForwards(ctx context.Context, d Deps, conn *host.Conn, h plan.HostSSH) i
 		}
 		listeners = append(listeners, ln)
 		remote := net.JoinHostPort(f.RemoteHost, strconv.Itoa(f.RemotePort))
-		fmt.Fprintf(d.Streams.Out, "%s: http://%s -> %s on %s\n", f.Name, ln.Addr(), remote, h.Addr)
+		views.NewSSHNotices(d.Streams).Forward(f.Name, ln.Addr(), remote, h.Addr)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -51,7 +52,7 @@ func runForwards(ctx context.Context, d Deps, conn *host.Conn, h plan.HostSSH) i
 					defer c.Close()
 					r, err := conn.DialRemote(remote)
 					if err != nil {
-						fmt.Fprintf(d.Streams.Err, "mlops ssh: %s: %v\n", f.Name, err)
+						views.NewSSHNotices(d.Streams).ForwardFailed(f.Name, err)
 						return
 					}
 					defer r.Close()
@@ -60,7 +61,7 @@ func runForwards(ctx context.Context, d Deps, conn *host.Conn, h plan.HostSSH) i
 			}
 		}()
 	}
-	fmt.Fprintln(d.Streams.Out, "Forwarding; press Ctrl-C to stop.")
+	views.NewSSHNotices(d.Streams).Forwarding()
 	<-ctx.Done()
 	for _, l := range listeners {
 		l.Close()
@@ -98,7 +99,7 @@ func runStdio(ctx context.Context, d Deps, l *loaded, store state.Store, h plan.
 			renderError(d, false, "Host is stopped", fmt.Errorf("%s is stopped; start it with mlops apply, or set wake = true in its ssh block", h.Addr))
 			return sshFailed
 		}
-		fmt.Fprintf(d.Streams.Err, "mlops: %s is stopped; starting it (ssh { wake = true })\n", h.Addr)
+		views.NewSSHNotices(d.Streams).Waking(h.Addr)
 		started, err := wake(ctx, d, l, store, h)
 		if err != nil {
 			renderError(d, false, "Cannot start "+h.Addr.String(), err)
@@ -155,7 +156,7 @@ func wake(ctx context.Context, d Deps, l *loaded, store state.Store, h plan.Host
 	if diags := l.engine.ConfigureProviders(ctx, st); diags.HasErrors() {
 		return h, diagsError(diags)
 	}
-	progress := func(msg string) { fmt.Fprintf(d.Streams.Err, "mlops: %s: %s\n", h.Addr, msg) }
+	progress := func(msg string) { views.NewSSHNotices(d.Streams).WakeProgress(h.Addr, msg) }
 	next, started, diags := l.engine.Start(ctx, st, h.Addr, progress)
 	if next != nil && started {
 		if err := store.Write(ctx, next); err != nil {

@@ -48,7 +48,7 @@ func runStatus(d Deps, g globals, args []string) int {
 		return 1
 	}
 	if rest := fs.Args(); len(rest) > 0 {
-		fmt.Fprintf(d.Streams.Err, "Error: unexpected argument %q\n\n%s\n", rest[0], trimUsage(statusUsage))
+		views.RenderUsageError(d.Streams.Err, fmt.Sprintf("unexpected argument %q", rest[0]), statusUsage)
 		return 1
 	}
 	dir := configDir(d, g, o.chdir)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/mlops-dev/mlops/internal/ctxsleep"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/providers/host/layers"
 	"github.com/mlops-dev/mlops/schema"
@@ -106,7 +107,7 @@ func New(opts Options) *Hosts {
 		opts.LookupHost = net.DefaultResolver.LookupHost
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = ctxsleep.Sleep
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -139,17 +140,6 @@ func New(opts Options) *Hosts {
 		opts.Stat = os.Stat
 	}
 	return &Hosts{opts: opts}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // LayerSchemas returns the layer kinds' schemas (Options.LayerSchemas).
