@@ -23,6 +23,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"github.com/mlops-dev/mlops/internal/ctxsleep"
 	"net/url"
 	"strings"
 	"sync"
@@ -115,7 +116,7 @@ func New(opts Options) *Provider {
 		opts.MaxAttempts = 8
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = ctxsleep.Sleep
 	}
 	env := map[string]string{}
 	for _, kv := range opts.Env {
@@ -127,17 +128,6 @@ func New(opts Options) *Provider {
 	p.resources = p.resourceTypes()
 	p.dataSources = p.dataSourceTypes()
 	return p
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Schemas implements providers.Provider.
