@@ -16,11 +16,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -55,9 +57,10 @@ var optInScenarios = []string{scenarioPeers}
 func parseOptions(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	scenario := fs.String("scenario", "all", "scenario to run: "+strings.Join(allScenarios, ", ")+" or all; or "+strings.Join(optInScenarios, ", "))
-	runs := fs.Int("runs", 5, "timed runs per figure (after one warm-up run)")
+	runs := fs.Int("runs", 5, "timed runs per figure (after the warm-up runs)")
+	warmup := fs.Int("warmup", 1, "untimed warm-up runs before the timed runs of each figure")
 	out := fs.String("out", "", "directory for RESULTS.md and PROFILE.md (default bench/results; with -smoke, none)")
-	smoke := fs.Bool("smoke", false, "quick check for CI: one scenario (api-calls unless -scenario), one run, smallest size")
+	smoke := fs.Bool("smoke", false, "quick check for CI: one scenario (api-calls unless -scenario), one run, N=1 and N=10 (the two smallest -n)")
 	profile := fs.Bool("profile", true, "CPU- and allocation-profile the no-op plan and write PROFILE.md")
 	binary := fs.Bool("binary", true, "also time the mlops binary (a fresh process per run), not only command.Main in-process")
 	sizes := fs.String("n", "1,10,50", "api-calls: numbers of aws_instance resources")
@@ -73,7 +76,7 @@ func parseOptions(args []string) (options, error) {
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	o := options{runs: *runs, warmup: 1, out: *out, smoke: *smoke, profile: *profile, binary: *binary,
+	o := options{runs: *runs, warmup: *warmup, out: *out, smoke: *smoke, profile: *profile, binary: *binary,
 		driftHosts: *driftHosts, fresh: *fresh, seed: *seed}
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano()%1_000_000) + 1
@@ -188,6 +191,16 @@ func run(args []string) int {
 		return 1
 	}
 	defer w.stop()
+	// On SIGINT or SIGTERM the sandbox hosts and the network namespace go
+	// too: nothing of a run outlives it.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		logf("%v: stopping", s)
+		w.stop()
+		os.Exit(1)
+	}()
 
 	rep := &report{started: time.Now(), opts: o}
 	failed := false

@@ -34,14 +34,19 @@ import (
 // pair deletes both); newFarLink removes them itself when it fails half
 // way.
 type farLink struct {
-	name    string // the namespace, also the prefix of the veth names
+	name    string // the namespace
+	veth    string // the veth pair's names: veth+"h" here, veth+"n" in the namespace
 	rttMS   int
 	nsFile  *os.File // /run/netns/NAME, for the forwarders' threads
 	hostEnd string   // 169.254.213.1, this machine's end
 	nsEnd   string   // 169.254.213.2, the namespace's end
 	lns     []net.Listener
+	// userDelay: the kernel has no netem, and the forwarder on this
+	// machine's end is the delay line (delayLine).
+	userDelay bool
 	mu      sync.Mutex
 	conns   map[net.Conn]bool
+	once    sync.Once
 }
 
 // haveNetTools says whether ip and tc (iproute2) are installed: the
@@ -69,8 +74,9 @@ func newFarLink(rttMS int, hosts []*testworld.Host) (l *farLink, err error) {
 	if err := haveNetTools(); err != nil {
 		return nil, err
 	}
-	name := fmt.Sprintf("mlopsbench%d", os.Getpid()%100000)
-	l = &farLink{name: name, rttMS: rttMS, hostEnd: "169.254.213.1", nsEnd: "169.254.213.2", conns: map[net.Conn]bool{}}
+	name := fmt.Sprintf("mlopsbench%d", os.Getpid())
+	veth := fmt.Sprintf("mlb%d", os.Getpid()%1000000) // interface names have at most 15 characters
+	l = &farLink{name: name, veth: veth, rttMS: rttMS, hostEnd: "169.254.213.1", nsEnd: "169.254.213.2", conns: map[net.Conn]bool{}}
 	defer func() {
 		if err != nil {
 			l.close()
@@ -79,23 +85,32 @@ func newFarLink(rttMS int, hosts []*testworld.Host) (l *farLink, err error) {
 	}()
 	// A leftover of a crashed run of this process ID goes first.
 	exec.Command("ip", "netns", "del", name).Run()
-	exec.Command("ip", "link", "del", name+"h").Run()
+	exec.Command("ip", "link", "del", veth+"h").Run()
 	half := fmt.Sprintf("%.1fms", float64(rttMS)/2)
 	for _, c := range [][]string{
 		{"ip", "netns", "add", name},
-		{"ip", "link", "add", name + "h", "type", "veth", "peer", "name", name + "n"},
-		{"ip", "link", "set", name + "n", "netns", name},
-		{"ip", "addr", "add", l.hostEnd + "/30", "dev", name + "h"},
-		{"ip", "link", "set", name + "h", "up"},
-		{"ip", "-n", name, "addr", "add", l.nsEnd + "/30", "dev", name + "n"},
-		{"ip", "-n", name, "link", "set", name + "n", "up"},
+		{"ip", "link", "add", veth + "h", "type", "veth", "peer", "name", veth + "n"},
+		{"ip", "link", "set", veth + "n", "netns", name},
+		{"ip", "addr", "add", l.hostEnd + "/30", "dev", veth + "h"},
+		{"ip", "link", "set", veth + "h", "up"},
+		{"ip", "-n", name, "addr", "add", l.nsEnd + "/30", "dev", veth + "n"},
+		{"ip", "-n", name, "link", "set", veth + "n", "up"},
 		{"ip", "-n", name, "link", "set", "lo", "up"},
-		{"tc", "qdisc", "add", "dev", name + "h", "root", "netem", "delay", half, "limit", "100000"},
-		{"tc", "-n", name, "qdisc", "add", "dev", name + "n", "root", "netem", "delay", half, "limit", "100000"},
 	} {
 		if err := ipCmd(c...); err != nil {
 			return l, err
 		}
+	}
+	// tc netem where the kernel has it; else (CONFIG_NET_SCH_NETEM off, as
+	// on this bench's reference VM) the forwarder delays the bytes itself.
+	err = ipCmd("tc", "qdisc", "add", "dev", veth+"h", "root", "netem", "delay", half, "limit", "100000")
+	if err == nil {
+		err = ipCmd("tc", "-n", name, "qdisc", "add", "dev", veth+"n", "root", "netem", "delay", half, "limit", "100000")
+	} else if strings.Contains(err.Error(), "qdisc kind is unknown") {
+		l.userDelay, err = true, nil
+	}
+	if err != nil {
+		return l, err
 	}
 	if l.nsFile, err = os.Open("/run/netns/" + name); err != nil {
 		return l, err
@@ -136,7 +151,11 @@ func (l *farLink) forward(h *testworld.Host) error {
 		return err
 	}
 	l.lns = append(l.lns, far)
-	go l.serve(far, func() (net.Conn, error) { return net.DialTimeout("tcp", h.HostPort(), 10*time.Second) })
+	var delay time.Duration
+	if l.userDelay {
+		delay = time.Duration(l.rttMS) * time.Millisecond / 2
+	}
+	go l.serve(far, delay, func() (net.Conn, error) { return net.DialTimeout("tcp", h.HostPort(), 10*time.Second) })
 	farAddr := far.Addr().String()
 	var near net.Listener
 	if err := l.inNamespace(func() { near, err = net.Listen("tcp", h.HostPort()) }); err != nil {
@@ -146,7 +165,7 @@ func (l *farLink) forward(h *testworld.Host) error {
 		return fmt.Errorf("listening on %s in namespace %s: %v", h.HostPort(), l.name, err)
 	}
 	l.lns = append(l.lns, near)
-	go l.serve(near, func() (c net.Conn, err error) {
+	go l.serve(near, 0, func() (c net.Conn, err error) {
 		// The connection over the link must start inside the namespace.
 		if e := l.inNamespace(func() { c, err = net.DialTimeout("tcp", farAddr, 10*time.Second) }); e != nil {
 			return nil, e
@@ -156,13 +175,22 @@ func (l *farLink) forward(h *testworld.Host) error {
 	return nil
 }
 
-func (l *farLink) serve(ln net.Listener, dial func() (net.Conn, error)) {
+// serve accepts connections and joins each to a new one from dial. With a
+// delay (the delay line, for kernels without netem), a new connection
+// waits a round trip first (the TCP handshake a real link would cost
+// before the client's first byte could leave: that byte, already sent
+// into the accepted socket, then reaches the host a round trip and a half
+// after the client started, as on a real link), and every chunk of bytes,
+// either way, is held for the delay (half the round trip) before it is
+// passed on, in order.
+func (l *farLink) serve(ln net.Listener, delay time.Duration, dial func() (net.Conn, error)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		go func() {
+			time.Sleep(2 * delay)
 			d, err := dial()
 			if err != nil {
 				c.Close()
@@ -171,7 +199,11 @@ func (l *farLink) serve(ln net.Listener, dial func() (net.Conn, error)) {
 			l.track(c, d)
 			done := make(chan struct{}, 2)
 			pipe := func(dst, src net.Conn) {
-				io.Copy(dst, src)
+				if delay > 0 {
+					delayLine(dst, src, delay)
+				} else {
+					io.Copy(dst, src)
+				}
 				if tc, ok := dst.(*net.TCPConn); ok {
 					tc.CloseWrite()
 				}
@@ -185,6 +217,37 @@ func (l *farLink) serve(ln net.Listener, dial func() (net.Conn, error)) {
 			d.Close()
 			l.untrack(c, d)
 		}()
+	}
+}
+
+// delayLine copies src to dst, each chunk read passed on delay after it
+// was read, in order: a link's latency without its bandwidth limit.
+func delayLine(dst, src net.Conn, delay time.Duration) {
+	type chunk struct {
+		b  []byte
+		at time.Time
+	}
+	q := make(chan chunk, 4096)
+	go func() {
+		defer close(q)
+		for {
+			buf := make([]byte, 32*1024)
+			n, err := src.Read(buf)
+			if n > 0 {
+				q <- chunk{buf[:n], time.Now().Add(delay)}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range q {
+		time.Sleep(time.Until(c.at))
+		if _, err := dst.Write(c.b); err != nil {
+			for range q { // drain, so the reader can finish
+			}
+			return
+		}
 	}
 }
 
@@ -204,9 +267,10 @@ func (l *farLink) untrack(cs ...net.Conn) {
 	}
 }
 
-// checkRTT measures a TCP connect through the link (one round trip) and
-// fails when it is not near the wanted delay: the scenario must measure
-// what it says.
+// checkRTT times, from inside the namespace, a connection to h's sshd up
+// to its banner (the first bytes sshd sends): a round trip for the TCP
+// handshake and half of one for the banner. It fails when that is not near
+// the wanted delay: the scenario must measure what it says.
 func (l *farLink) checkRTT(h *testworld.Host) error {
 	var best time.Duration
 	for range 3 {
@@ -215,26 +279,26 @@ func (l *farLink) checkRTT(h *testworld.Host) error {
 		if e := l.inNamespace(func() {
 			start := time.Now()
 			var c net.Conn
-			// The namespace's end connects to this machine's end: the SYN and
-			// the SYN-ACK each cross the link once.
-			c, err = net.DialTimeout("tcp", l.lns[0].Addr().String(), 5*time.Second)
-			d = time.Since(start)
-			if err == nil {
-				c.Close()
+			if c, err = net.DialTimeout("tcp", h.HostPort(), 5*time.Second); err != nil {
+				return
 			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = c.Read(make([]byte, 64))
+			d = time.Since(start)
 		}); e != nil {
 			return e
 		}
 		if err != nil {
-			return fmt.Errorf("connecting over the link: %v", err)
+			return fmt.Errorf("reading sshd's banner over the link: %v", err)
 		}
 		if best == 0 || d < best {
 			best = d
 		}
 	}
-	want := time.Duration(l.rttMS) * time.Millisecond
+	want := time.Duration(l.rttMS) * time.Millisecond * 3 / 2
 	if best < want || best > want+want/2+20*time.Millisecond {
-		return fmt.Errorf("a TCP connect over the link took %v, want about %v", best, want)
+		return fmt.Errorf("sshd's banner took %v over the link, want about %v (1.5 round trips)", best, want)
 	}
 	return nil
 }
@@ -256,7 +320,10 @@ func rttLabel(ms int) string {
 }
 
 // close stops the forwarders and removes the namespace and the veth pair.
-func (l *farLink) close() {
+// It is safe to call more than once.
+func (l *farLink) close() { l.once.Do(l.closeNow) }
+
+func (l *farLink) closeNow() {
 	for _, ln := range l.lns {
 		ln.Close()
 	}
@@ -268,6 +335,6 @@ func (l *farLink) close() {
 	if l.nsFile != nil {
 		l.nsFile.Close()
 	}
-	exec.Command("ip", "link", "del", l.name+"h").Run()
+	exec.Command("ip", "link", "del", l.veth+"h").Run()
 	exec.Command("ip", "netns", "del", l.name).Run()
 }

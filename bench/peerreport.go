@@ -126,7 +126,7 @@ func (pr *peerReport) command(o options) string {
 	if o.smoke {
 		c += " -smoke"
 	}
-	c += fmt.Sprintf(" -runs %d -hosts %s -rtt %s -drift-hosts %d -seed %d", o.runs, joinInts(o.hosts), joinInts(o.rtts), o.driftHosts, pr.seed)
+	c += fmt.Sprintf(" -runs %d -warmup %d -hosts %s -rtt %s -drift-hosts %d -seed %d", o.runs, o.warmup, joinInts(o.hosts), joinInts(o.rtts), o.driftHosts, pr.seed)
 	if !o.fresh {
 		c += " -fresh=false"
 	}
