@@ -44,9 +44,9 @@ type farLink struct {
 	// userDelay: the kernel has no netem, and the forwarder on this
 	// machine's end is the delay line (delayLine).
 	userDelay bool
-	mu      sync.Mutex
-	conns   map[net.Conn]bool
-	once    sync.Once
+	mu        sync.Mutex
+	conns     map[net.Conn]bool
+	once      sync.Once
 }
 
 // haveNetTools says whether ip and tc (iproute2) are installed: the

@@ -171,6 +171,7 @@ touch -d '2 days ago' /var/lib/apt/lists`)
 	}
 	return nil
 }
+
 // writesResults reports whether a run of these scenarios writes
 // RESULTS.md: the opt-in ones write files of their own and leave it alone.
 func writesResults(scenarios []string) bool {

@@ -34,7 +34,7 @@ type peerInstall struct {
 	// Mitogen is installed in the venv (bench/requirements.txt), else "";
 	// mitogenSkip says why not.
 	mitogen, mitogenSkip string
-	versions map[string]string // tool -> version line, for the report
+	versions             map[string]string // tool -> version line, for the report
 }
 
 func (p *peerInstall) bin(name string) string { return filepath.Join(p.venv, "bin", name) }
