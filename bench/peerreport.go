@@ -56,7 +56,7 @@ func peerGoals(pr *peerReport, o options) []goal {
 			if d, ok := r.RSS[t]; ok {
 				m := r.RSS["mlops"]
 				gs = append(gs, goal{
-					what:   fmt.Sprintf("peak RSS of the no-op plan at most 1/5 of %s's (%d hosts, %s)", t, last, rttLabel(rtt)),
+					what:   fmt.Sprintf("peak memory (PSS of the process tree) of the no-op plan at most 1/5 of %s's (%d hosts, %s)", t, last, rttLabel(rtt)),
 					ok:     d.med >= 5*m.med,
 					detail: fmt.Sprintf("mlops %.0f MB, %s %.0f MB: 1/%.1f", m.med, t, d.med, d.med/m.med),
 				})
@@ -222,8 +222,10 @@ func (pr *peerReport) markdown(o options) string {
 	b.WriteString("## CPU time and memory\n\n")
 	b.WriteString("*CPU*: user + system time of the tool's process tree, from wait4's rusage of the tool's process (it includes every descendant " +
 		"that was waited for: Ansible's forks and their ssh clients, pyinfra's threads, OpenTofu's provider plugins; not Ansible's ControlPersist " +
-		"ssh masters, which detach and outlive the run). *RSS*: the peak of the summed resident memory of the tool's process and all its live " +
-		"descendants, sampled every 20 ms from /proc, or the largest single process's peak (rusage ru_maxrss) when that is larger. Median over the timed runs. " +
+		"ssh masters, which detach and outlive the run). *Memory*: the peak, over samples every 20 ms, of the summed proportional set size " +
+		"(Pss, /proc/PID/smaps_rollup) of the tool's process and all its live descendants: resident memory with each page shared by several " +
+		"processes (Ansible's forked workers share most of theirs with their parent) divided among them, so the sum is what the tree holds. " +
+		"A process living under 20 ms can slip between samples. Median over the timed runs. " +
 		"Neither counts what the hosts spent (sshd, the remote scripts).\n\n")
 	pr.table(&b, tools, func(r *peerRow) bool { return r.Hosts == 0 }, func(r *peerRow, t string) string {
 		return fmt.Sprintf("%s CPU, %.0f MB", seconds(r.CPU[t]), r.RSS[t].med)
@@ -371,7 +373,7 @@ func (pr *peerReport) readmeTable(o options) string {
 	last, rtt := o.hosts[len(o.hosts)-1], o.rtts[len(o.rtts)-1]
 	if r := pr.find("check", last, rtt); r != nil {
 		line(fmt.Sprintf("CPU time, no-op check, %d hosts", last), func(t string) string { return med(r.CPU[t]) })
-		line(fmt.Sprintf("peak RSS (process tree), no-op check, %d hosts", last), func(t string) string { return fmt.Sprintf("%.0f MB", r.RSS[t].med) })
+		line(fmt.Sprintf("peak memory (PSS of the process tree), no-op check, %d hosts", last), func(t string) string { return fmt.Sprintf("%.0f MB", r.RSS[t].med) })
 		line("SSH commands per host in a no-op check", func(t string) string {
 			if r.Logins[t].max == 0 {
 				return "none\\*"

@@ -52,7 +52,7 @@ type peerRow struct {
 	// Wall is median, min and max in ms by tool; missing: not measured.
 	Wall map[string]dist `json:"-"`
 	// CPU is user+system ms of the tool's process tree, RSS its peak
-	// resident memory in MB (see treeUsage).
+	// memory in MB (summed PSS; see treeUsage).
 	CPU, RSS map[string]dist `json:"-"`
 	// Logins and Execs are SSH logins and exec requests per host per run
 	// (median over hosts and runs) by tool.
@@ -376,7 +376,7 @@ func benchPeers(w *world, o options) error {
 							argv = s.check
 						}
 						row.record(t, argv, runs[t])
-						w.logf("peers: %s, %s: %s, CPU %s, RSS %s MB", row.Title, t, row.Wall[t].ms(), row.CPU[t].ms(), row.RSS[t].count())
+						w.logf("peers: %s, %s: %s, CPU %s, memory %.0f MB", row.Title, t, row.Wall[t].ms(), row.CPU[t].ms(), row.RSS[t].med)
 					}
 				}
 			}

@@ -17,13 +17,15 @@ import (
 //     such as Ansible's forks and their ssh clients. Processes that detach
 //     and outlive the run (Ansible's ControlPersist ssh masters) are not in
 //     it.
-//   - rssKB is the sum, over every process of the tree seen while the tool
-//     ran (the tool's process and its descendants), of that process's peak
-//     resident set (VmHWM in /proc/PID/status), sampled every 20 ms. A
-//     process that lives less than 20 ms can slip between two samples, and
-//     growth in a process's last 20 ms is missed. wait4's ru_maxrss is not
-//     used: Go starts a child with vfork semantics, and Linux then counts
-//     the parent's (the bench's) peak in the child's maxrss.
+//   - rssKB is the peak, over samples taken every 20 ms, of the summed
+//     proportional set size (Pss in /proc/PID/smaps_rollup) of the tool's
+//     process and all its live descendants: resident memory, with each page
+//     shared by several processes (Ansible's forked workers share most of
+//     theirs with their parent) divided among them, so that the sum is what
+//     the tree holds, not a multiple of it. A process that lives less than
+//     20 ms can slip between two samples. wait4's ru_maxrss is not used: it
+//     is the largest single process, and Go starts a child with vfork
+//     semantics, so Linux counts the parent's (the bench's) peak in it.
 type treeUsage struct {
 	cpu   time.Duration
 	rssKB int64
@@ -35,21 +37,23 @@ type rssSampler struct {
 	stop chan struct{}
 	done chan struct{}
 	mu   sync.Mutex
-	hwm  map[int]int64 // pid -> the largest VmHWM seen, KB
+	peak int64 // KB
 }
 
 func sampleTree(pid int) *rssSampler {
-	s := &rssSampler{root: pid, stop: make(chan struct{}), done: make(chan struct{}), hwm: map[int]int64{}}
+	s := &rssSampler{root: pid, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			for p, kb := range treeHWM(s.root) {
-				s.mu.Lock()
-				s.hwm[p] = max(s.hwm[p], kb)
-				s.mu.Unlock()
+			var sum int64
+			for _, kb := range treePss(s.root) {
+				sum += kb
 			}
+			s.mu.Lock()
+			s.peak = max(s.peak, sum)
+			s.mu.Unlock()
 			select {
 			case <-s.stop:
 				return
@@ -67,9 +71,7 @@ func (s *rssSampler) finish(ps *os.ProcessState) treeUsage {
 	<-s.done
 	var u treeUsage
 	s.mu.Lock()
-	for _, kb := range s.hwm {
-		u.rssKB += kb
-	}
+	u.rssKB = s.peak
 	s.mu.Unlock()
 	if ps != nil {
 		u.cpu = ps.UserTime() + ps.SystemTime()
@@ -77,9 +79,9 @@ func (s *rssSampler) finish(ps *os.ProcessState) treeUsage {
 	return u
 }
 
-// treeHWM reads the peak resident set (VmHWM, KB) of pid and each of its
+// treePss reads the proportional set size (Pss, KB) of pid and each of its
 // descendants.
-func treeHWM(pid int) map[int]int64 {
+func treePss(pid int) map[int]int64 {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	children := map[int][]int{}
 	for _, f := range stats {
@@ -106,12 +108,12 @@ func treeHWM(pid int) map[int]int64 {
 		p := queue[0]
 		queue = queue[1:]
 		queue = append(queue, children[p]...)
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/status")
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/smaps_rollup")
 		if err != nil {
 			continue
 		}
 		for _, line := range bytes.Split(b, []byte("\n")) {
-			if v, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+			if v, ok := bytes.CutPrefix(line, []byte("Pss:")); ok {
 				f := bytes.Fields(v)
 				if len(f) > 0 {
 					kb, _ := strconv.ParseInt(string(f[0]), 10, 64)
