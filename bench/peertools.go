@@ -91,7 +91,7 @@ func ensurePeers(root string, withTofu bool, logf func(string, ...any)) (*peerIn
 	}
 
 	if out, err := exec.Command(p.bin("python"), "-c",
-		"import os, ansible_mitogen, mitogen; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins', 'strategy')); print(mitogen.__version__)").Output(); err == nil {
+		"import os, ansible_mitogen, mitogen; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins', 'strategy')); print('.'.join(map(str, mitogen.__version__)))").Output(); err == nil {
 		lines := strings.Fields(string(out))
 		p.mitogen = lines[0]
 		if len(lines) > 1 {
