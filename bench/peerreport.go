@@ -270,8 +270,8 @@ func (pr *peerReport) markdown(o options) string {
 			"its package lists are emptied and made two days old, so that every converge runs apt-get update, and python3-apt is installed "+
 			"(Ubuntu's cloud images have it; Ansible's apt module needs it).", runtime.NumCPU()),
 		"**Network.** *loopback*: the tools reach the hosts' sshd on 127.0.0.x directly, with no latency. *N ms RTT*: each tool runs inside a " +
-			"network namespace the bench creates (`ip netns exec`), whose only way out is a veth pair to this machine with `tc netem` delaying every " +
-			"packet by N/2 ms on each end; a forwarder in the namespace listens on each host's address and carries each connection over the pair " +
+			"network namespace the bench creates (`ip netns exec`), whose only way out is a veth pair to this machine, with `tc netem` delaying every " +
+			"packet by N/2 ms on each end (where the kernel has no netem, the forwarder's delay line: see below); a forwarder in the namespace listens on each host's address and carries each connection over the pair " +
 			"to the host's sshd, so every byte between a tool and a host crosses the delayed link both ways (the bench checks that a TCP connect " +
 			"over it takes about N ms). The pair is addressed from 169.254.213.0/30 and the namespace has no other route: nothing leaves this " +
 			"machine. The hosts' own traffic (apt from the loopback repository during a repair) does not cross the link.",
@@ -335,8 +335,8 @@ const (
 func (pr *peerReport) readmeTable(o options) string {
 	tools := pr.tools()
 	var b strings.Builder
-	fmt.Fprintf(&b, "Figures of %s, `%s`: medians of %d run(s) after a warm-up; the machine's idle share: %s.\n\n",
-		pr.started.UTC().Format("2006-01-02 15:04 MST"), pr.command(o), o.runs, strings.Join(pr.idle, ", "))
+	fmt.Fprintf(&b, "Figures of %s, `%s`: medians of %d run(s) after %d warm-up run(s); the machine's idle share: %s.\n\n",
+		pr.started.UTC().Format("2006-01-02 15:04 MST"), pr.command(o), o.runs, o.warmup, strings.Join(pr.idle, ", "))
 	b.WriteString("| | " + strings.Join(tools, " | ") + " |\n| ---" + strings.Repeat(" | ---", len(tools)) + " |\n")
 	med := func(d dist) string {
 		if d.med >= 1000 {
