@@ -16,11 +16,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -37,6 +39,14 @@ type options struct {
 	binary    bool // also time the built binary (process start included)
 	sizes     []int
 	hosts     []int
+	// The peers scenario's own: round trips (0: loopback), the fleet size
+	// of the drift scenario, whether to time fresh converges, the tools,
+	// and the seed of their order.
+	rtts       []int
+	driftHosts int
+	fresh      bool
+	tools      []string
+	seed       uint64
 }
 
 var allScenarios = []string{scenarioAPICalls, scenarioHosts}
@@ -47,21 +57,46 @@ var optInScenarios = []string{scenarioPeers}
 func parseOptions(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	scenario := fs.String("scenario", "all", "scenario to run: "+strings.Join(allScenarios, ", ")+" or all; or "+strings.Join(optInScenarios, ", "))
-	runs := fs.Int("runs", 5, "timed runs per figure (after one warm-up run)")
+	runs := fs.Int("runs", 5, "timed runs per figure (after the warm-up runs)")
+	warmup := fs.Int("warmup", 1, "untimed warm-up runs before the timed runs of each figure")
 	out := fs.String("out", "", "directory for RESULTS.md and PROFILE.md (default bench/results; with -smoke, none)")
-	smoke := fs.Bool("smoke", false, "quick check for CI: one scenario (api-calls unless -scenario), one run, smallest size")
+	smoke := fs.Bool("smoke", false, "quick check for CI: one scenario (api-calls unless -scenario), one run, N=1 and N=10 (the two smallest -n)")
 	profile := fs.Bool("profile", true, "CPU- and allocation-profile the no-op plan and write PROFILE.md")
 	binary := fs.Bool("binary", true, "also time the mlops binary (a fresh process per run), not only command.Main in-process")
 	sizes := fs.String("n", "1,10,50", "api-calls: numbers of aws_instance resources")
-	hosts := fs.String("hosts", "1,10", "noop-plan-hosts: numbers of hosts")
+	hosts := fs.String("hosts", "1,10", "noop-plan-hosts: numbers of hosts (peers: 1,10,25,50 unless given)")
+	rtts := fs.String("rtt", "0,25,50", "peers: network round trips in ms between the tools and the hosts (0: loopback, no namespace)")
+	driftHosts := fs.Int("drift-hosts", 10, "peers: hosts of the drift scenario (0: none)")
+	fresh := fs.Bool("fresh", true, "peers: time a fresh converge of one host")
+	tools := fs.String("tools", strings.Join(peerTools, ","), "peers: the tools to compare (mlops always)")
+	seed := fs.Uint64("seed", 0, "peers: seed of the tools' order (0: from the clock; the report prints it)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	o := options{runs: *runs, warmup: 1, out: *out, smoke: *smoke, profile: *profile, binary: *binary}
+	o := options{runs: *runs, warmup: *warmup, out: *out, smoke: *smoke, profile: *profile, binary: *binary,
+		driftHosts: *driftHosts, fresh: *fresh, seed: *seed}
+	if o.seed == 0 {
+		o.seed = uint64(time.Now().UnixNano()%1_000_000) + 1
+	}
+	hostsSet := false
+	fs.Visit(func(f *flag.Flag) { hostsSet = hostsSet || f.Name == "hosts" })
+	if !hostsSet && strings.Contains(*scenario, scenarioPeers) {
+		*hosts = "1,10,25,50"
+	}
+	for _, t := range strings.Split(*tools, ",") {
+		if !contains(peerTools, t) {
+			return options{}, fmt.Errorf("-tools: unknown tool %q (have %s)", t, strings.Join(peerTools, ", "))
+		}
+		o.tools = append(o.tools, t)
+	}
 	var err error
+	if o.rtts, err = intList0(*rtts); err != nil {
+		return o, fmt.Errorf("-rtt: %v", err)
+	}
+	sort.Ints(o.rtts)
 	if o.sizes, err = intList(*sizes); err != nil {
 		return o, fmt.Errorf("-n: %v", err)
 	}
@@ -91,12 +126,11 @@ func parseOptions(args []string) (options, error) {
 			o.scenarios = o.scenarios[:1]
 		}
 		o.runs, o.warmup, o.profile = 1, 0, false
-		o.sizes, o.hosts = o.sizes[:1], o.hosts[:1]
-		for _, l := range [][]int{o.sizes, o.hosts} {
-			for i := range l {
-				l[0] = min(l[0], l[i])
-			}
-		}
+		// Two instance counts (the smallest two), so that "EC2 calls do
+		// not grow with N" is checked; one host size.
+		o.sizes, o.hosts = o.sizes[:min(2, len(o.sizes))], o.hosts[:1]
+		o.rtts = o.rtts[len(o.rtts)-1:]
+		o.driftHosts = min(o.driftHosts, 1)
 	}
 	if o.out == "" && !o.smoke {
 		root, err := repoRoot()
@@ -114,6 +148,19 @@ func intList(s string) ([]int, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// intList0 is intList that also takes 0.
+func intList0(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a number of 0 or more", f)
 		}
 		out = append(out, n)
 	}
@@ -144,6 +191,16 @@ func run(args []string) int {
 		return 1
 	}
 	defer w.stop()
+	// On SIGINT or SIGTERM the sandbox hosts and the network namespace go
+	// too: nothing of a run outlives it.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		logf("%v: stopping", s)
+		w.stop()
+		os.Exit(1)
+	}()
 
 	rep := &report{started: time.Now(), opts: o}
 	failed := false

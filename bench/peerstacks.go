@@ -51,10 +51,14 @@ func peerLayers(dl *testworld.Downloads) string {
 		dl.URL(testworld.DownloadCompose), dl.SHA256(testworld.DownloadCompose))
 }
 
-// peerForks is the parallelism every tool gets: as many hosts at once as
-// the largest scenario has (mlops -parallelism, Ansible forks, pyinfra
-// --parallel, tofu -parallelism).
+// peerForks is the least parallelism every tool gets (mlops -parallelism,
+// Ansible forks, pyinfra --parallel, tofu -parallelism); a larger fleet gets
+// one per host: forksFor.
 const peerForks = 10
+
+// forksFor is the parallelism of every tool on n hosts: all of them at once,
+// and at least peerForks.
+func forksFor(n int) int { return max(peerForks, n) }
 
 // toolStack is one tool set up for some hosts in a directory of its own:
 // its configuration, inventory, state and HOME.
@@ -73,10 +77,17 @@ type toolStack struct {
 	// nothing (what is "check" or "apply").
 	converged func(toolRun) error
 	noOp      func(what string, r toolRun) error
+	// changes counts what a successful run changed (apply) or would
+	// change (check): 0 for a no-op; an error when the run failed. The
+	// drift scenario reads it.
+	changes func(what string, r toolRun) (int, error)
 	// runEnv is extra environment for one run; after runs after each run,
 	// untimed.
 	runEnv func() []string
 	after  func()
+	// link, when set, is the delayed network the tool reaches the hosts
+	// through: the run happens inside its namespace.
+	link *farLink
 }
 
 // toolRun is one run of a tool: exit code, output, wall time, and what it
@@ -87,6 +98,7 @@ type toolRun struct {
 	wall           time.Duration
 	conns          []int
 	sessions       []int
+	usage          treeUsage
 }
 
 func (r toolRun) String() string {
@@ -97,7 +109,8 @@ func (r toolRun) String() string {
 func (s *toolStack) run(argv []string) (toolRun, error) {
 	var r toolRun
 	var out, errb bytes.Buffer
-	cmd := exec.Command(argv[0], argv[1:]...)
+	full := s.link.wrap(argv)
+	cmd := exec.Command(full[0], full[1:]...)
 	cmd.Dir = s.dir
 	cmd.Env = s.env
 	if s.runEnv != nil {
@@ -106,8 +119,13 @@ func (s *toolStack) run(argv []string) (toolRun, error) {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	before := hostCounters(s.hosts)
 	start := time.Now()
-	err := cmd.Run()
-	r.wall = time.Since(start)
+	err := cmd.Start()
+	if err == nil {
+		sampler := sampleTree(cmd.Process.Pid)
+		err = cmd.Wait()
+		r.wall = time.Since(start)
+		r.usage = sampler.finish(cmd.ProcessState)
+	}
 	if s.after != nil {
 		s.after()
 	}
@@ -195,7 +213,7 @@ func (pw *peerWorld) mlopsStack(name string, hosts []*testworld.Host) (*toolStac
 	if err != nil {
 		return nil, err
 	}
-	par := strconv.Itoa(peerForks)
+	par := strconv.Itoa(forksFor(len(hosts)))
 	return &toolStack{
 		tool: "mlops", name: s.name, dir: s.dir, env: s.env(pw.w.moto.Endpoint()), hosts: hosts,
 		apply: []string{pw.w.bin, "-chdir=" + s.dir, "apply", "-auto-approve", "-parallelism", par},
@@ -213,6 +231,19 @@ func (pw *peerWorld) mlopsStack(name string, hosts []*testworld.Host) (*toolStac
 			}
 			return checkNoOpApply(res)
 		},
+		changes: func(what string, r toolRun) (int, error) {
+			switch {
+			case what == "check" && r.code == 0:
+				return 0, nil
+			case what == "check" && r.code == 2:
+				return 1, nil
+			case what == "apply" && r.code == 0 && strings.Contains(r.stdout, "No changes."):
+				return 0, nil
+			case what == "apply" && r.code == 0:
+				return 1, nil
+			}
+			return 0, fmt.Errorf("mlops %s failed: %s", what, r)
+		},
 	}, nil
 }
 
@@ -224,7 +255,28 @@ func (pw *peerWorld) mlopsStack(name string, hosts []*testworld.Host) (*toolStac
 // directory and its master connections are closed after it, so every run
 // logs in afresh, as mlops does, and as Ansible does after 60 s idle.
 func (pw *peerWorld) ansibleStack(name string, hosts []*testworld.Host) (*toolStack, error) {
-	dir, err := pw.newDir("ansible", name)
+	return pw.ansibleStackOf("Ansible", "zoomcamp.yml", "", name, hosts)
+}
+
+// ansibleTunedStack is the strongest Ansible configuration the bench has:
+// bench/peers/ansible/zoomcamp-tuned.yml (the apt tasks merged) with the
+// same settings, and Mitogen's strategy when it is installed in the venv
+// and supports the pinned ansible-core (pw.pi.mitogen).
+func (pw *peerWorld) ansibleTunedStack(name string, hosts []*testworld.Host) (*toolStack, error) {
+	return pw.ansibleStackOf(ansibleTuned, "zoomcamp-tuned.yml", pw.pi.mitogen, name, hosts)
+}
+
+const ansibleTuned = "Ansible (tuned)"
+
+// ansibleStackOf is an Ansible stack running playbook; strategyDir, when
+// not empty, holds Mitogen's strategy plugins, which the stack then uses
+// (strategy mitogen_linear).
+func (pw *peerWorld) ansibleStackOf(tool, playbookFile, strategyDir, name string, hosts []*testworld.Host) (*toolStack, error) {
+	tag := "ansible"
+	if tool == ansibleTuned {
+		tag = "ansible-tuned"
+	}
+	dir, err := pw.newDir(tag, name)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +293,10 @@ func (pw *peerWorld) ansibleStack(name string, hosts []*testworld.Host) (*toolSt
 	fmt.Fprintf(&inv, "\n[zoomcamp:vars]\nanaconda_url=%s\nanaconda_sha256=%s\ncompose_url=%s\ncompose_sha256=%s\n",
 		pw.dl.URL(testworld.DownloadAnaconda), pw.dl.SHA256(testworld.DownloadAnaconda),
 		pw.dl.URL(testworld.DownloadCompose), pw.dl.SHA256(testworld.DownloadCompose))
+	strategy := ""
+	if strategyDir != "" {
+		strategy = "strategy_plugins = " + strategyDir + "\nstrategy = mitogen_linear\n"
+	}
 	cfg := fmt.Sprintf(`[defaults]
 inventory = inventory.ini
 forks = %d
@@ -248,26 +304,26 @@ host_key_checking = True
 interpreter_python = /usr/bin/python3
 retry_files_enabled = False
 nocolor = True
-
+%s
 [ssh_connection]
 pipelining = True
 ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes
-`, peerForks, kh)
+`, forksFor(len(hosts)), strategy, kh)
 	for f, content := range map[string]string{"inventory.ini": inv.String(), "ansible.cfg": cfg} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(content), 0o644); err != nil {
 			return nil, err
 		}
 	}
-	if err := copyFile(filepath.Join(dir, "zoomcamp.yml"), filepath.Join(pw.w.root, "bench", "peers", "ansible", "zoomcamp.yml")); err != nil {
+	if err := copyFile(filepath.Join(dir, playbookFile), filepath.Join(pw.w.root, "bench", "peers", "ansible", playbookFile)); err != nil {
 		return nil, err
 	}
 	playbook := pw.pi.bin("ansible-playbook")
 	var control string
 	s := &toolStack{
-		tool: "Ansible", name: filepath.Base(dir), dir: dir, hosts: hosts,
+		tool: tool, name: filepath.Base(dir), dir: dir, hosts: hosts,
 		env:   append(baseEnv(dir), "ANSIBLE_CONFIG="+filepath.Join(dir, "ansible.cfg")),
-		apply: []string{playbook, "zoomcamp.yml"},
-		check: []string{playbook, "--check", "zoomcamp.yml"},
+		apply: []string{playbook, playbookFile},
+		check: []string{playbook, "--check", playbookFile},
 	}
 	s.runEnv = func() []string {
 		control, _ = os.MkdirTemp(dir, "cp-")
@@ -284,6 +340,7 @@ ssh_args = -C -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=
 		_, err := ansibleRecap(r, len(hosts))
 		return err
 	}
+	s.changes = func(_ string, r toolRun) (int, error) { return ansibleRecap(r, len(hosts)) }
 	s.noOp = func(_ string, r toolRun) error {
 		changed, err := ansibleRecap(r, len(hosts))
 		if err == nil && changed > 0 {
@@ -343,7 +400,7 @@ func (pw *peerWorld) pyinfraStack(name string, hosts []*testworld.Host) (*toolSt
 		return nil, err
 	}
 	bin := pw.pi.bin("pyinfra")
-	par := strconv.Itoa(peerForks)
+	par := strconv.Itoa(forksFor(len(hosts)))
 	s := &toolStack{
 		tool: "pyinfra", name: filepath.Base(dir), dir: dir, hosts: hosts, env: baseEnv(dir),
 		apply: []string{bin, "-y", "--json", "--parallel", par, "inventory.py", "deploy.py"},
@@ -353,6 +410,7 @@ func (pw *peerWorld) pyinfraStack(name string, hosts []*testworld.Host) (*toolSt
 		_, err := pyinfraChanges(r)
 		return err
 	}
+	s.changes = func(_ string, r toolRun) (int, error) { return pyinfraChanges(r) }
 	s.noOp = func(_ string, r toolRun) error {
 		changed, err := pyinfraChanges(r)
 		if err == nil && changed > 0 {
@@ -441,7 +499,7 @@ func (pw *peerWorld) tofuStack(name string, hosts []*testworld.Host) (*toolStack
 		"TF_VAR_compose_sha256="+pw.dl.SHA256(testworld.DownloadCompose),
 	)
 	tofu := pw.pi.tofu
-	par := "-parallelism=" + strconv.Itoa(peerForks)
+	par := "-parallelism=" + strconv.Itoa(forksFor(len(hosts)))
 	s := &toolStack{
 		tool: "OpenTofu", name: filepath.Base(dir), dir: dir, hosts: hosts, env: env,
 		setup: [][]string{{tofu, "init", "-input=false", "-no-color"}},
@@ -453,6 +511,19 @@ func (pw *peerWorld) tofuStack(name string, hosts []*testworld.Host) (*toolStack
 			return fmt.Errorf("tofu apply failed: %s", r)
 		}
 		return nil
+	}
+	s.changes = func(what string, r toolRun) (int, error) {
+		switch {
+		case what == "check" && r.code == 0:
+			return 0, nil
+		case what == "check" && r.code == 2:
+			return 1, nil
+		case what == "apply" && r.code == 0 && strings.Contains(r.stdout, "Resources: 0 added, 0 changed, 0 destroyed"):
+			return 0, nil
+		case what == "apply" && r.code == 0:
+			return 1, nil
+		}
+		return 0, fmt.Errorf("tofu %s failed: %s", what, r)
 	}
 	s.noOp = func(what string, r toolRun) error {
 		switch {

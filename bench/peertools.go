@@ -30,7 +30,11 @@ type peerInstall struct {
 	tofu string // the tofu binary, "" when it could not be built
 	// tofuSkip says why OpenTofu is not measured, "" when it is.
 	tofuSkip string
-	versions map[string]string // tool -> version line, for the report
+	// mitogen is the directory of Mitogen's Ansible strategy plugins when
+	// Mitogen is installed in the venv (bench/requirements.txt), else "";
+	// mitogenSkip says why not.
+	mitogen, mitogenSkip string
+	versions             map[string]string // tool -> version line, for the report
 }
 
 func (p *peerInstall) bin(name string) string { return filepath.Join(p.venv, "bin", name) }
@@ -39,7 +43,7 @@ func (p *peerInstall) bin(name string) string { return filepath.Join(p.venv, "bi
 // they are there: the venv is rebuilt when bench/requirements.txt changed,
 // OpenTofu is built once per pinned version. A tool that cannot be installed
 // is an error, except OpenTofu, which is then skipped with the reason.
-func ensurePeers(root string, logf func(string, ...any)) (*peerInstall, error) {
+func ensurePeers(root string, withTofu bool, logf func(string, ...any)) (*peerInstall, error) {
 	cache, err := testworld.CacheDir()
 	if err != nil {
 		return nil, err
@@ -86,6 +90,21 @@ func ensurePeers(root string, logf func(string, ...any)) (*peerInstall, error) {
 		p.versions["paramiko (pyinfra's transport)"] = "paramiko " + strings.TrimSpace(string(out))
 	}
 
+	if out, err := exec.Command(p.bin("python"), "-c",
+		"import os, ansible_mitogen, mitogen; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins', 'strategy')); print('.'.join(map(str, mitogen.__version__)))").Output(); err == nil {
+		lines := strings.Fields(string(out))
+		p.mitogen = lines[0]
+		if len(lines) > 1 {
+			p.versions["Mitogen"] = "mitogen " + lines[1]
+		}
+	} else {
+		p.mitogenSkip = "Mitogen is not in bench/requirements.txt"
+	}
+
+	if !withTofu {
+		p.tofuSkip = "not asked for (-tools)"
+		return p, nil
+	}
 	p.tofu, p.tofuSkip = ensureTofu(filepath.Join(cache, "bench-bin"), logf)
 	if p.tofu != "" {
 		cmd := exec.Command(p.tofu, "version")

@@ -88,7 +88,7 @@ func (r *report) markdown(env string) string {
 	fmt.Fprintf(&b, "# mlops benchmarks\n\n")
 	mode := fmt.Sprintf("%d timed runs after %d warm-up run(s)", r.opts.runs, r.opts.warmup)
 	if r.opts.smoke {
-		mode = "smoke mode: one run, smallest size"
+		mode = "smoke mode: one run, the two smallest instance counts, the smallest number of hosts"
 	}
 	fmt.Fprintf(&b, "Run of %s (`go run ./bench%s`), %s; each figure is median (min–max) over the runs.\n",
 		r.started.UTC().Format("2006-01-02 15:04 MST"), argsNote(r.opts), mode)

@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLORS = {"mlops": "#1f77b4", "Ansible": "#d62728", "pyinfra": "#2ca02c", "OpenTofu": "#9467bd"}
+COLORS = {"mlops": "#1f77b4", "Ansible": "#d62728", "Ansible (tuned)": "#ff7f0e", "pyinfra": "#2ca02c", "OpenTofu": "#9467bd"}
 
 
 def label(ms):
@@ -30,7 +30,9 @@ def main(src, dst):
     with open(src) as f:
         data = json.load(f)
     tools = data["tools"]
-    rows = [r for r in data["rows"] if r["hosts"] > 0]
+    # The rows the bench marks for the chart: the fresh converge, every
+    # fleet size at the largest round trip measured, and the drift rows.
+    rows = [r for r in data["rows"] if r["hosts"] > 0 and r.get("chart", True)]
     fig, axes = plt.subplots(len(rows), 1, figsize=(9, 1.25 + 1.45 * len(rows)), squeeze=False)
     for ax, row in zip(axes[:, 0], rows):
         wall = row["wall_ms"]
@@ -59,12 +61,14 @@ def main(src, dst):
                 text += f"  ({m / base:.1f}× mlops)"
             if looked.get(t) is False:
                 text += "  state only, no SSH"
+            if row.get("found", {}).get(t) is False:
+                text += "  drift left in place"
             ax.text(wall[t]["Max"] + top * 0.02, y, text, va="center", fontsize=9)
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(tick))
         ax.tick_params(axis="x", labelsize=8)
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle("Wall time, median with min–max (lower is better)", fontsize=12)
-    fig.text(0.01, 0.005, "Sandbox hosts on loopback, " + data["machine"].split(", mlops at")[0]
+    fig.text(0.01, 0.005, "Sandbox hosts on this machine (round trip as in each title), " + data["machine"].split(", mlops at")[0]
              + ". Hatched: the run did not connect to the hosts.", fontsize=7, color="dimgray")
     fig.tight_layout(rect=(0, 0.02, 1, 1))
     fig.savefig(dst, dpi=110)

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mlops-dev/mlops/internal/testworld"
+	"golang.org/x/sys/unix"
+)
+
+// farLink puts a network round trip between the tools and the sandbox
+// hosts. The bench creates a network namespace of its own, joined to this
+// machine's by a veth pair whose two ends delay every packet with tc netem
+// (half the round trip each way), and runs each tool inside it (ip netns
+// exec). Inside the namespace, a forwarder listens on each host's own
+// address (127.0.0.x:port, so the tools' configurations, known_hosts and
+// mlops' loopback-only guard stay as they are) and carries each connection
+// over the veth pair to a forwarder on this machine's end, which connects
+// to the host's sshd. Every byte between a tool and a host therefore
+// crosses the delayed link, in both directions.
+//
+// The veth pair is addressed from 169.254.213.0/30 (link-local) and the
+// namespace has no other interface than its loopback and its end of the
+// pair, and no default route: nothing in it can reach past this machine.
+// close removes the namespace and the pair (deleting one end of a veth
+// pair deletes both); newFarLink removes them itself when it fails half
+// way.
+type farLink struct {
+	name    string // the namespace
+	veth    string // the veth pair's names: veth+"h" here, veth+"n" in the namespace
+	rttMS   int
+	nsFile  *os.File // /run/netns/NAME, for the forwarders' threads
+	hostEnd string   // 169.254.213.1, this machine's end
+	nsEnd   string   // 169.254.213.2, the namespace's end
+	lns     []net.Listener
+	// userDelay: the kernel has no netem, and the forwarder on this
+	// machine's end is the delay line (delayLine).
+	userDelay bool
+	mu        sync.Mutex
+	conns     map[net.Conn]bool
+	once      sync.Once
+}
+
+// haveNetTools says whether ip and tc (iproute2) are installed: the
+// latency scenario needs both.
+func haveNetTools() error {
+	for _, t := range []string{"ip", "tc"} {
+		if _, err := exec.LookPath(t); err != nil {
+			return fmt.Errorf("the latency scenario needs %s (iproute2): %v", t, err)
+		}
+	}
+	return nil
+}
+
+func ipCmd(args ...string) error {
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// newFarLink creates the namespace and the delayed link and forwards each
+// host's address through it.
+func newFarLink(rttMS int, hosts []*testworld.Host) (l *farLink, err error) {
+	if err := haveNetTools(); err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("mlopsbench%d", os.Getpid())
+	veth := fmt.Sprintf("mlb%d", os.Getpid()%1000000) // interface names have at most 15 characters
+	l = &farLink{name: name, veth: veth, rttMS: rttMS, hostEnd: "169.254.213.1", nsEnd: "169.254.213.2", conns: map[net.Conn]bool{}}
+	defer func() {
+		if err != nil {
+			l.close()
+			l = nil
+		}
+	}()
+	// A leftover of a crashed run of this process ID goes first.
+	exec.Command("ip", "netns", "del", name).Run()
+	exec.Command("ip", "link", "del", veth+"h").Run()
+	half := fmt.Sprintf("%.1fms", float64(rttMS)/2)
+	for _, c := range [][]string{
+		{"ip", "netns", "add", name},
+		{"ip", "link", "add", veth + "h", "type", "veth", "peer", "name", veth + "n"},
+		{"ip", "link", "set", veth + "n", "netns", name},
+		{"ip", "addr", "add", l.hostEnd + "/30", "dev", veth + "h"},
+		{"ip", "link", "set", veth + "h", "up"},
+		{"ip", "-n", name, "addr", "add", l.nsEnd + "/30", "dev", veth + "n"},
+		{"ip", "-n", name, "link", "set", veth + "n", "up"},
+		{"ip", "-n", name, "link", "set", "lo", "up"},
+	} {
+		if err := ipCmd(c...); err != nil {
+			return l, err
+		}
+	}
+	// tc netem where the kernel has it; else (CONFIG_NET_SCH_NETEM off, as
+	// on this bench's reference VM) the forwarder delays the bytes itself.
+	err = ipCmd("tc", "qdisc", "add", "dev", veth+"h", "root", "netem", "delay", half, "limit", "100000")
+	if err == nil {
+		err = ipCmd("tc", "-n", name, "qdisc", "add", "dev", veth+"n", "root", "netem", "delay", half, "limit", "100000")
+	} else if strings.Contains(err.Error(), "qdisc kind is unknown") {
+		l.userDelay, err = true, nil
+	}
+	if err != nil {
+		return l, err
+	}
+	if l.nsFile, err = os.Open("/run/netns/" + name); err != nil {
+		return l, err
+	}
+	for _, h := range hosts {
+		if err := l.forward(h); err != nil {
+			return l, err
+		}
+	}
+	if err := l.checkRTT(hosts[0]); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// inNamespace runs f on an OS thread that has joined the namespace: the
+// sockets f creates belong to it. The thread is never handed back to the Go
+// scheduler (the goroutine exits locked), so nothing else runs there.
+func (l *farLink) inNamespace(f func()) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Setns(int(l.nsFile.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("joining network namespace %s: %v", l.name, err)
+			return
+		}
+		f()
+		errc <- nil
+	}()
+	return <-errc
+}
+
+// forward listens on h's address inside the namespace and on the same port
+// of this machine's end of the link, and joins them up with h's sshd.
+func (l *farLink) forward(h *testworld.Host) error {
+	far, err := net.Listen("tcp", net.JoinHostPort(l.hostEnd, "0"))
+	if err != nil {
+		return err
+	}
+	l.lns = append(l.lns, far)
+	var delay time.Duration
+	if l.userDelay {
+		delay = time.Duration(l.rttMS) * time.Millisecond / 2
+	}
+	go l.serve(far, delay, func() (net.Conn, error) { return net.DialTimeout("tcp", h.HostPort(), 10*time.Second) })
+	farAddr := far.Addr().String()
+	var near net.Listener
+	if err := l.inNamespace(func() { near, err = net.Listen("tcp", h.HostPort()) }); err != nil {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("listening on %s in namespace %s: %v", h.HostPort(), l.name, err)
+	}
+	l.lns = append(l.lns, near)
+	go l.serve(near, 0, func() (c net.Conn, err error) {
+		// The connection over the link must start inside the namespace.
+		if e := l.inNamespace(func() { c, err = net.DialTimeout("tcp", farAddr, 10*time.Second) }); e != nil {
+			return nil, e
+		}
+		return c, err
+	})
+	return nil
+}
+
+// serve accepts connections and joins each to a new one from dial. With a
+// delay (the delay line, for kernels without netem), a new connection
+// waits a round trip first (the TCP handshake a real link would cost
+// before the client's first byte could leave: that byte, already sent
+// into the accepted socket, then reaches the host a round trip and a half
+// after the client started, as on a real link), and every chunk of bytes,
+// either way, is held for the delay (half the round trip) before it is
+// passed on, in order.
+func (l *farLink) serve(ln net.Listener, delay time.Duration, dial func() (net.Conn, error)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			time.Sleep(2 * delay)
+			d, err := dial()
+			if err != nil {
+				c.Close()
+				return
+			}
+			l.track(c, d)
+			done := make(chan struct{}, 2)
+			pipe := func(dst, src net.Conn) {
+				if delay > 0 {
+					delayLine(dst, src, delay)
+				} else {
+					io.Copy(dst, src)
+				}
+				if tc, ok := dst.(*net.TCPConn); ok {
+					tc.CloseWrite()
+				}
+				done <- struct{}{}
+			}
+			go pipe(d, c)
+			go pipe(c, d)
+			<-done
+			<-done
+			c.Close()
+			d.Close()
+			l.untrack(c, d)
+		}()
+	}
+}
+
+// delayLine copies src to dst, each chunk read passed on delay after it
+// was read, in order: a link's latency without its bandwidth limit.
+func delayLine(dst, src net.Conn, delay time.Duration) {
+	type chunk struct {
+		b  []byte
+		at time.Time
+	}
+	q := make(chan chunk, 4096)
+	go func() {
+		defer close(q)
+		for {
+			buf := make([]byte, 32*1024)
+			n, err := src.Read(buf)
+			if n > 0 {
+				q <- chunk{buf[:n], time.Now().Add(delay)}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range q {
+		time.Sleep(time.Until(c.at))
+		if _, err := dst.Write(c.b); err != nil {
+			for range q { // drain, so the reader can finish
+			}
+			return
+		}
+	}
+}
+
+func (l *farLink) track(cs ...net.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range cs {
+		l.conns[c] = true
+	}
+}
+
+func (l *farLink) untrack(cs ...net.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range cs {
+		delete(l.conns, c)
+	}
+}
+
+// checkRTT times, from inside the namespace, a connection to h's sshd up
+// to its banner (the first bytes sshd sends): a round trip for the TCP
+// handshake and half of one for the banner. It fails when that is not near
+// the wanted delay: the scenario must measure what it says.
+func (l *farLink) checkRTT(h *testworld.Host) error {
+	var best time.Duration
+	for range 3 {
+		var d time.Duration
+		var err error
+		if e := l.inNamespace(func() {
+			start := time.Now()
+			var c net.Conn
+			if c, err = net.DialTimeout("tcp", h.HostPort(), 5*time.Second); err != nil {
+				return
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err = c.Read(make([]byte, 64))
+			d = time.Since(start)
+		}); e != nil {
+			return e
+		}
+		if err != nil {
+			return fmt.Errorf("reading sshd's banner over the link: %v", err)
+		}
+		if best == 0 || d < best {
+			best = d
+		}
+	}
+	want := time.Duration(l.rttMS) * time.Millisecond * 3 / 2
+	if best < want || best > want+want/2+20*time.Millisecond {
+		return fmt.Errorf("sshd's banner took %v over the link, want about %v (1.5 round trips)", best, want)
+	}
+	return nil
+}
+
+// wrap is argv run inside the namespace.
+func (l *farLink) wrap(argv []string) []string {
+	if l == nil {
+		return argv
+	}
+	return append([]string{"ip", "netns", "exec", l.name}, argv...)
+}
+
+// label is how the reports name the link.
+func rttLabel(ms int) string {
+	if ms == 0 {
+		return "loopback"
+	}
+	return strconv.Itoa(ms) + " ms RTT"
+}
+
+// close stops the forwarders and removes the namespace and the veth pair.
+// It is safe to call more than once.
+func (l *farLink) close() { l.once.Do(l.closeNow) }
+
+func (l *farLink) closeNow() {
+	for _, ln := range l.lns {
+		ln.Close()
+	}
+	l.mu.Lock()
+	for c := range l.conns {
+		c.Close()
+	}
+	l.mu.Unlock()
+	if l.nsFile != nil {
+		l.nsFile.Close()
+	}
+	exec.Command("ip", "link", "del", l.veth+"h").Run()
+	exec.Command("ip", "netns", "del", l.name).Run()
+}
