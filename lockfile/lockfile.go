@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mlops-dev/mlops/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -361,31 +362,8 @@ func (l *Lock) Bytes() []byte {
 // it holds no secret and is meant to be committed.
 func Write(dir string, l *Lock) error {
 	path := filepath.Join(dir, FileName)
-	tmp, err := os.CreateTemp(dir, "."+FileName+".*")
-	if err != nil {
+	if err := atomicfile.Write(path, l.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(l.Bytes())
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // the rename is durable once the directory is; best effort
-		d.Close()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"fmt"
+	"github.com/mlops-dev/mlops/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -122,7 +123,7 @@ func fmtFile(d Deps, o *fmtOptions, dir, f string) (changed, ok bool) {
 		if st != nil {
 			mode = st.Mode().Perm()
 		}
-		if err := writeFileAtomic(f, out, mode); err != nil {
+		if err := atomicfile.Write(f, out, mode); err != nil {
 			renderError(d, false, "Cannot write file", err)
 			return true, false
 		}

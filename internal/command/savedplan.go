@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/mlops-dev/mlops/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -178,42 +179,10 @@ func checkSavedConfig(cfg *config.Config, saved *plan.Plan) []string {
 	return out
 }
 
-// writePlanFile writes a saved plan atomically with mode 0600: a temporary
-// file in the same directory, synced, then renamed over path. An existing
-// file, whatever its mode, is replaced, never rewritten in place, so a
-// reader never sees half a plan and a plan that holds secrets is never
-// left readable by others.
-func writePlanFile(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
-}
+// writePlanFile writes a saved plan atomically with mode 0600: it holds the
+// variables' values, so it is never left readable by others, not even for
+// a moment, and an existing 0644 file is replaced, not reused.
+func writePlanFile(path string, b []byte) error { return atomicfile.Write(path, b, 0o600) }
 
 // maskResourceJSON replaces the sensitive attributes of a state resource by
 // plan.SensitiveValue, for show -json. Attributes that do not decode with

@@ -3,9 +3,9 @@ package sshconfig
 import (
 	"bytes"
 	"errors"
+	"github.com/mlops-dev/mlops/internal/atomicfile"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -74,33 +74,5 @@ func (k *knownHosts) bytes() []byte {
 // writeAtomic replaces path with data (mode perm) so that a reader (ssh,
 // a crash) sees the old file or the new one, never a mix.
 func writeAtomic(path string, data []byte, perm fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return atomicfile.Write(path, data, perm)
 }
