@@ -69,6 +69,10 @@ func RenderStatus(w io.Writer, s *Streams, st *Status) {
 		}
 		lw.line("%s", strings.Join(head, "  "))
 		switch {
+		case m.State == "running" && m.Hourly == 0 && len(m.PriceUnknown) > 0:
+			// A price the table lacks is unknown, not free.
+			lw.line("    running since %s (%s): price unknown",
+				m.RunningSince.Format("2006-01-02 15:04 MST"), hoursMinutes(m.RunningFor))
 		case m.State == "running" && !m.RunningSince.IsZero():
 			lw.line("    running since %s (%s): %s/h, about %s since then",
 				m.RunningSince.Format("2006-01-02 15:04 MST"), hoursMinutes(m.RunningFor), prices.Dollars(m.Hourly), prices.Monthly(m.CostSinceStart))
