@@ -16,8 +16,8 @@ func statusOfThree() *Status {
 		Machines: []MachineStatus{
 			{Address: "aws_instance.gpu", State: "running", Type: "g4dn.xlarge", PublicIP: "54.214.3.7", Alias: "gpu-box",
 				RunningSince: since, RunningFor: 83 * time.Minute, Hourly: 0.5870, CostSinceStart: 0.812, StoppedMonthly: 10.4,
-				Agent: "idle: idle for 23m of 60m; last activity: kernel busy at 08:02 UTC",
-				AgentLog: []string{"2026-11-30T08:20:00Z idle: idle for 18m of 60m", "2026-11-30T08:25:00Z idle: idle for 23m of 60m"},
+				Agent:            "idle: idle for 23m of 60m; last activity: kernel busy at 08:02 UTC",
+				AgentLog:         []string{"2026-11-30T08:20:00Z idle: idle for 18m of 60m", "2026-11-30T08:25:00Z idle: idle for 23m of 60m"},
 				LayersToConverge: []string{"docker"}},
 			{Address: "aws_instance.old", State: "stopped", Type: "t2.xlarge", Hourly: 0.2016, StoppedMonthly: 2.64,
 				StopReason: "stopped from inside the instance (a shutdown) at 2026-11-30 03:00:00 UTC; EC2: Client.InstanceInitiatedShutdown"},
