@@ -1,7 +1,8 @@
 // Package plan decides what to change and carries it out. A Plan is plain
 // data: a list of changes computed from the desired configuration and the
-// observed (refreshed) state. Planner builds it, Applier walks it; both call
-// providers through their interface and report progress through Hooks. The
+// observed (refreshed) state. Engine.Plan builds it, Engine.Apply walks it
+// (hosts.go runs each host's layers); both call providers through their
+// interface and report progress through Hooks. The
 // package imports neither an SDK nor anything that writes to a terminal.
 package plan
 

@@ -1,5 +1,6 @@
 // Package layers implements the software layer kinds (apt, anaconda, docker,
-// docker_compose, file, shell): their schemas, their probes (batched into one
+// docker_compose, file, shell, idle_stop, authorized_keys) and the host steps
+// providers declare (an aws_instance's data volume): their schemas, their probes (batched into one
 // remote script per host) and their actions. It talks to a host only through
 // a Runner, so it can be tested without SSH and used over any transport.
 //
