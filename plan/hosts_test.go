@@ -782,4 +782,3 @@ func TestHostPowerStart(t *testing.T) {
 		t.Errorf("a running machine was started again: %v", d)
 	}
 }
-
