@@ -197,12 +197,13 @@ func replaceLoses(prior cty.Value) string {
 	return "replacing destroys the " + disk + " and everything on it (the software the layers installed is installed again; anything else is lost)"
 }
 
-// dataVolumeIDs are the data volume IDs recorded for the instances.
-func dataVolumeIDs(objs []providers.ResourceObject) []string {
-	var ids []string
+// dataVolumeIDs maps each recorded instance's ID to its data volume's ID,
+// so the refresh reads each data volume with its instance.
+func dataVolumeIDs(objs []providers.ResourceObject) map[string]string {
+	ids := map[string]string{}
 	for _, o := range objs {
 		if id := getString(getAttr(o.State, "data_volume"), "id"); id != "" {
-			ids = append(ids, id)
+			ids[getString(o.State, "id")] = id
 		}
 	}
 	return ids
@@ -244,10 +245,21 @@ func dataVolumeValue(vol types.Volume, mount cty.Value, instID string) cty.Value
 	})
 }
 
-// describeVolumesByID reads volumes by ID with one call, filtering on
-// volume-id (VolumeIds fails as a whole when one of them is gone).
+// describeVolumesByID reads volumes by ID, filtering on volume-id
+// (VolumeIds fails as a whole when one of them is gone): one call for up to
+// 200 IDs, EC2's limit of values in one filter (FilterLimitExceeded).
 func describeVolumesByID(ctx context.Context, c *ec2.Client, ids []string) (map[string]types.Volume, error) {
-	return describeVolumes(ctx, c, []types.Filter{{Name: awssdk.String("volume-id"), Values: ids}})
+	found := map[string]types.Volume{}
+	for start := 0; start < len(ids); start += maxFilterValues {
+		part, err := describeVolumes(ctx, c, []types.Filter{{Name: awssdk.String("volume-id"), Values: ids[start:min(start+maxFilterValues, len(ids))]}})
+		if err != nil {
+			return nil, err
+		}
+		for id, v := range part {
+			found[id] = v
+		}
+	}
+	return found, nil
 }
 
 func describeVolumes(ctx context.Context, c *ec2.Client, filters []types.Filter) (map[string]types.Volume, error) {

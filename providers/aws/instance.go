@@ -755,8 +755,12 @@ func (p *Provider) refreshInstances(ctx context.Context, objs []providers.Resour
 				vols = append(vols, v)
 			}
 		}
-		// The data volumes are read in the same call.
-		vols = append(vols, dataVols...)
+		// The data volumes of these instances are read in the same call.
+		for _, id := range ids {
+			if v := dataVols[id]; v != "" {
+				vols = append(vols, v)
+			}
+		}
 		sort.Strings(vols)
 		described := map[string]types.Volume{}
 		if len(vols) > 0 {

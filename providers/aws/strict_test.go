@@ -293,3 +293,29 @@ func TestReachabilityWarningsAndNoDefaultVPC(t *testing.T) {
 		}
 	}
 }
+
+// TestVolumeReadsChunkFilters: the instance refresh reads root and data
+// volumes by ID; more than 200 of them (a big stack with data volumes) are
+// read 200 a call, which EC2's FilterLimitExceeded demands.
+func TestVolumeReadsChunkFilters(t *testing.T) {
+	w, _ := newStrictWorld(t)
+	c, diags := w.p.ec2Client(w.ctx)
+	if diags.HasErrors() {
+		t.Fatal(diagText(diags))
+	}
+	ids := make([]string, 250)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("vol-%017d", i)
+	}
+	w.counts.Reset()
+	found, err := describeVolumesByID(w.ctx, c, ids)
+	if err != nil {
+		t.Fatalf("reading 250 volume IDs: %v", err)
+	}
+	if len(found) != 0 {
+		t.Errorf("found %d volumes that do not exist", len(found))
+	}
+	if n := w.counts.Count("DescribeVolumes"); n != 2 {
+		t.Errorf("DescribeVolumes calls = %d, want 2 (250 IDs, 200 a call)", n)
+	}
+}
