@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/internal/testworld"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/providers/host"
@@ -262,22 +261,7 @@ for i in $(seq 50); do curl -s -o /dev/null http://%s:%d/ && break; sleep 0.1; d
 
 func idleStopLayer(t *testing.T, hs *host.Hosts, set map[string]cty.Value) providers.Layer {
 	t.Helper()
-	ls := hs.LayerSchemas()["idle_stop"]
-	vals := map[string]cty.Value{}
-	for n, a := range ls.Attributes {
-		switch v, ok := set[n]; {
-		case ok:
-			vals[n] = v
-		case a.Default != cty.NilVal:
-			vals[n] = a.Default
-		default:
-			vals[n] = cty.NullVal(a.Type)
-		}
-	}
-	cfg := cty.ObjectVal(vals)
-	web := addrs.Resource{Mode: addrs.Managed, Type: "aws_instance", Name: "web"}
-	return providers.Layer{Addr: addrs.Layer{Resource: web, Name: "idle"}, Kind: "idle_stop", Config: cfg,
-		Digest: providers.LayerDigest("idle_stop", cfg)}
+	return mkLayer(t, hs, "idle", "idle_stop", set)
 }
 
 // sshArgs are the OpenSSH client's arguments for the sandbox host.
