@@ -92,7 +92,31 @@ func (h *Host) setUpBoot(registry string) error {
 		return err
 	}
 	hook := fmt.Sprintf(sandboxInitHook, h.cgroupParent, registry)
-	return os.WriteFile(filepath.Join(dir, "10-mlops-sandbox"), []byte(hook), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "10-mlops-sandbox"), []byte(hook), 0o644); err != nil {
+		return err
+	}
+	return pinDockerHubToLoopback(filepath.Join(h.Root, "etc/hosts"))
+}
+
+// dockerHubNames are the hosts dockerd falls back to when its registry
+// mirror fails. A sandbox host resolves them to 127.0.0.1, where nothing
+// answers on 443, so a pull that misses the test world's registry fails
+// instead of leaving the machine.
+var dockerHubNames = []string{"registry-1.docker.io", "index.docker.io", "auth.docker.io", "production.cloudflare.docker.com"}
+
+func pinDockerHubToLoopback(hostsFile string) error {
+	b, err := os.ReadFile(hostsFile)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	line := "127.0.0.1 " + strings.Join(dockerHubNames, " ")
+	if strings.Contains(string(b), line) {
+		return nil
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	return os.WriteFile(hostsFile, append(b, line+"\n"...), 0o644)
 }
 
 // dockerEnabled reports whether docker.io is installed and enabled for

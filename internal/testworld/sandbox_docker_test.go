@@ -19,6 +19,10 @@ func TestSandboxDocker(t *testing.T) {
 		t.Skip("installs docker.io on a sandbox host (about a minute)")
 	}
 	h := StartHost(t)
+	// Docker Hub, dockerd's fallback when the mirror fails, is loopback here.
+	if got := h.Exec(t, "getent hosts registry-1.docker.io"); !strings.HasPrefix(got, "127.0.0.1 ") {
+		t.Fatalf("registry-1.docker.io resolves to %q in a sandbox host, want 127.0.0.1", got)
+	}
 	h.Exec(t, "apt-get update -qq && apt-get install -y -qq docker.io >/dev/null")
 	// The postinst started dockerd through invoke-rc.d, as systemd would.
 	if got := h.Exec(t, "cat /proc/$(cat /run/docker.pid)/comm"); got != "dockerd\n" {
