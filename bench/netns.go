@@ -17,32 +17,34 @@ import (
 )
 
 // farLink puts a network round trip between the tools and the sandbox
-// hosts. The bench creates a network namespace of its own, joined to this
-// machine's by a veth pair whose two ends delay every packet with tc netem
-// (half the round trip each way), and runs each tool inside it (ip netns
-// exec). Inside the namespace, a forwarder listens on each host's own
-// address (127.0.0.x:port, so the tools' configurations, known_hosts and
-// mlops' loopback-only guard stay as they are) and carries each connection
-// over the veth pair to a forwarder on this machine's end, which connects
-// to the host's sshd. Every byte between a tool and a host therefore
-// crosses the delayed link, in both directions.
+// hosts. The bench creates a network namespace of its own, with nothing in
+// it but its loopback interface, and runs each tool inside it (ip netns
+// exec). In the namespace a forwarder listens on each host's own address
+// (127.0.0.x:port, so the tools' configurations, known_hosts and mlops'
+// loopback-only guard stay as they are); for each connection it opens one
+// from this machine's namespace to the host's sshd and carries the bytes
+// both ways. A single process can hold sockets of both namespaces, so no
+// interface joins them: the namespace has no route anywhere, and every
+// byte stays on 127.0.0.0/8.
 //
-// The veth pair is addressed from 169.254.213.0/30 (link-local) and the
-// namespace has no other interface than its loopback and its end of the
-// pair, and no default route: nothing in it can reach past this machine.
-// close removes the namespace and the pair (deleting one end of a veth
-// pair deletes both); newFarLink removes them itself when it fails half
-// way.
+// The delay: where the kernel has netem, `tc qdisc netem` on the
+// namespace's loopback delays every packet there by half the round trip
+// (each packet between a tool and the forwarder crosses it once, so a
+// request and its answer pay one round trip). Where it has none, the
+// forwarder is the delay line itself (delayLine). close removes the
+// namespace; newFarLink removes it itself when it fails half way.
+//
+// (An earlier version joined the namespace to this machine by a veth pair
+// with link-local addresses. Now and then, in CI, the pair answered every
+// connection with EOF for seconds; and its addresses were not loopback.
+// The pair is gone: the delay never needed it.)
 type farLink struct {
-	name    string // the namespace
-	veth    string // the veth pair's names: veth+"h" here, veth+"n" in the namespace
-	rttMS   int
-	nsFile  *os.File // /run/netns/NAME, for the forwarders' threads
-	hostEnd string   // 169.254.213.1, this machine's end
-	nsEnd   string   // 169.254.213.2, the namespace's end
-	lns     []net.Listener
-	// userDelay: the kernel has no netem, and the forwarder on this
-	// machine's end is the delay line (delayLine).
+	name   string // the namespace
+	rttMS  int
+	nsFile *os.File // /run/netns/NAME, for the forwarders' threads
+	lns    []net.Listener
+	// userDelay: the kernel has no netem, and the forwarder is the delay
+	// line (delayLine).
 	userDelay bool
 	mu        sync.Mutex
 	conns     map[net.Conn]bool
@@ -68,15 +70,14 @@ func ipCmd(args ...string) error {
 	return nil
 }
 
-// newFarLink creates the namespace and the delayed link and forwards each
-// host's address through it.
+// newFarLink creates the namespace and its delay and forwards each host's
+// address through it.
 func newFarLink(rttMS int, hosts []*testworld.Host) (l *farLink, err error) {
 	if err := haveNetTools(); err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("mlopsbench%d", os.Getpid())
-	veth := fmt.Sprintf("mlb%d", os.Getpid()%1000000) // interface names have at most 15 characters
-	l = &farLink{name: name, veth: veth, rttMS: rttMS, hostEnd: "169.254.213.1", nsEnd: "169.254.213.2", conns: map[net.Conn]bool{}}
+	l = &farLink{name: name, rttMS: rttMS, conns: map[net.Conn]bool{}}
 	defer func() {
 		if err != nil {
 			l.close()
@@ -85,16 +86,8 @@ func newFarLink(rttMS int, hosts []*testworld.Host) (l *farLink, err error) {
 	}()
 	// A leftover of a crashed run of this process ID goes first.
 	exec.Command("ip", "netns", "del", name).Run()
-	exec.Command("ip", "link", "del", veth+"h").Run()
-	half := fmt.Sprintf("%.1fms", float64(rttMS)/2)
 	for _, c := range [][]string{
 		{"ip", "netns", "add", name},
-		{"ip", "link", "add", veth + "h", "type", "veth", "peer", "name", veth + "n"},
-		{"ip", "link", "set", veth + "n", "netns", name},
-		{"ip", "addr", "add", l.hostEnd + "/30", "dev", veth + "h"},
-		{"ip", "link", "set", veth + "h", "up"},
-		{"ip", "-n", name, "addr", "add", l.nsEnd + "/30", "dev", veth + "n"},
-		{"ip", "-n", name, "link", "set", veth + "n", "up"},
 		{"ip", "-n", name, "link", "set", "lo", "up"},
 	} {
 		if err := ipCmd(c...); err != nil {
@@ -103,10 +96,9 @@ func newFarLink(rttMS int, hosts []*testworld.Host) (l *farLink, err error) {
 	}
 	// tc netem where the kernel has it; else (CONFIG_NET_SCH_NETEM off, as
 	// on this bench's reference VM) the forwarder delays the bytes itself.
-	err = ipCmd("tc", "qdisc", "add", "dev", veth+"h", "root", "netem", "delay", half, "limit", "100000")
-	if err == nil {
-		err = ipCmd("tc", "-n", name, "qdisc", "add", "dev", veth+"n", "root", "netem", "delay", half, "limit", "100000")
-	} else if strings.Contains(err.Error(), "qdisc kind is unknown") {
+	half := fmt.Sprintf("%.1fms", float64(rttMS)/2)
+	err = ipCmd("tc", "-n", name, "qdisc", "add", "dev", "lo", "root", "netem", "delay", half, "limit", "100000")
+	if err != nil && strings.Contains(err.Error(), "qdisc kind is unknown") {
 		l.userDelay, err = true, nil
 	}
 	if err != nil {
@@ -143,35 +135,23 @@ func (l *farLink) inNamespace(f func()) error {
 	return <-errc
 }
 
-// forward listens on h's address inside the namespace and on the same port
-// of this machine's end of the link, and joins them up with h's sshd.
+// forward listens on h's address inside the namespace and joins each
+// connection to a new one, made in this machine's namespace, to h's sshd.
 func (l *farLink) forward(h *testworld.Host) error {
-	far, err := net.Listen("tcp", net.JoinHostPort(l.hostEnd, "0"))
-	if err != nil {
-		return err
-	}
-	l.lns = append(l.lns, far)
-	var delay time.Duration
-	if l.userDelay {
-		delay = time.Duration(l.rttMS) * time.Millisecond / 2
-	}
-	go l.serve(far, delay, func() (net.Conn, error) { return net.DialTimeout("tcp", h.HostPort(), 10*time.Second) })
-	farAddr := far.Addr().String()
 	var near net.Listener
-	if err := l.inNamespace(func() { near, err = net.Listen("tcp", h.HostPort()) }); err != nil {
-		return err
+	var err error
+	if e := l.inNamespace(func() { near, err = net.Listen("tcp", h.HostPort()) }); e != nil {
+		return e
 	}
 	if err != nil {
 		return fmt.Errorf("listening on %s in namespace %s: %v", h.HostPort(), l.name, err)
 	}
 	l.lns = append(l.lns, near)
-	go l.serve(near, 0, func() (c net.Conn, err error) {
-		// The connection over the link must start inside the namespace.
-		if e := l.inNamespace(func() { c, err = net.DialTimeout("tcp", farAddr, 10*time.Second) }); e != nil {
-			return nil, e
-		}
-		return c, err
-	})
+	var delay time.Duration
+	if l.userDelay {
+		delay = time.Duration(l.rttMS) * time.Millisecond / 2
+	}
+	go l.serve(near, delay, func() (net.Conn, error) { return net.DialTimeout("tcp", h.HostPort(), 10*time.Second) })
 	return nil
 }
 
@@ -272,9 +252,8 @@ func (l *farLink) untrack(cs ...net.Conn) {
 // handshake and half of one for the banner. It fails when that is not near
 // the wanted delay: the scenario must measure what it says.
 func (l *farLink) checkRTT(h *testworld.Host) error {
-	// A veth pair just set up may not carry traffic for a moment (the
-	// forwarder's dial over it then fails and the client sees EOF): failed
-	// tries are retried for a few seconds; three good ones are timed.
+	// A failed try (the host's sshd busy) is retried for a few seconds;
+	// three good ones are timed.
 	var best time.Duration
 	var lastErr error
 	for good, tries := 0, 0; good < 3; tries++ {
@@ -329,8 +308,8 @@ func rttLabel(ms int) string {
 	return strconv.Itoa(ms) + " ms RTT"
 }
 
-// close stops the forwarders and removes the namespace and the veth pair.
-// It is safe to call more than once.
+// close stops the forwarders and removes the namespace. It is safe to call
+// more than once.
 func (l *farLink) close() { l.once.Do(l.closeNow) }
 
 func (l *farLink) closeNow() {
@@ -345,6 +324,5 @@ func (l *farLink) closeNow() {
 	if l.nsFile != nil {
 		l.nsFile.Close()
 	}
-	exec.Command("ip", "link", "del", l.veth+"h").Run()
 	exec.Command("ip", "netns", "del", l.name).Run()
 }

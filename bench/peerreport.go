@@ -270,11 +270,11 @@ func (pr *peerReport) markdown(o options) string {
 			"its package lists are emptied and made two days old, so that every converge runs apt-get update, and python3-apt is installed "+
 			"(Ubuntu's cloud images have it; Ansible's apt module needs it).", runtime.NumCPU()),
 		"**Network.** *loopback*: the tools reach the hosts' sshd on 127.0.0.x directly, with no latency. *N ms RTT*: each tool runs inside a " +
-			"network namespace the bench creates (`ip netns exec`), whose only way out is a veth pair to this machine, with `tc netem` delaying every " +
-			"packet by N/2 ms on each end (where the kernel has no netem, the forwarder's delay line: see below); a forwarder in the namespace listens on each host's address and carries each connection over the pair " +
-			"to the host's sshd, so every byte between a tool and a host crosses the delayed link both ways (the bench checks that a TCP connect " +
-			"over it takes about N ms). The pair is addressed from 169.254.213.0/30 and the namespace has no other route: nothing leaves this " +
-			"machine. The hosts' own traffic (apt from the loopback repository during a repair) does not cross the link.",
+			"network namespace the bench creates (`ip netns exec`) that holds only a loopback interface; a forwarder listening there on each host's " +
+			"address carries each connection to the host's sshd in this machine's namespace, and no interface joins the two, so the forwarder is a " +
+			"tool's only way to a host. `tc netem` on the namespace's loopback delays every packet by N/2 ms (where the kernel has no netem, the " +
+			"forwarder's delay line: see below), so every byte between a tool and a host pays the delay both ways (the bench checks that reading " +
+			"sshd's banner through it takes the round trips it should). All of it stays on 127.0.0.0/8. The hosts' own traffic (apt from the loopback repository during a repair) does not cross the link.",
 		"**Fresh converge**: a new host for every run of every tool. **No-op** scenarios: hosts converged once " +
 			"by mlops; each tool then applies its own configuration once (untimed) before its runs, and every timed run must change nothing: " +
 			"mlops `plan -detailed-exitcode` exits 0, `apply` says \"No changes.\"; Ansible's PLAY RECAP has changed=0; pyinfra reports no change; " +

@@ -36,7 +36,7 @@ func slowConda(installer []byte) ([]byte, error) {
 // delayLineNote says how the round trips were made where the kernel has
 // no netem.
 const delayLineNote = "This machine's kernel has no netem (CONFIG_NET_SCH_NETEM is off and it loads no modules), so the round trips " +
-	"were made by the forwarder on this machine's end of the veth pair: it holds every chunk of bytes, either way, for half the round " +
+	"were made by the forwarder between the namespace and the hosts: it holds every chunk of bytes, either way, for half the round " +
 	"trip before passing it on, and a new connection for a whole round trip (the TCP handshake) before its first byte goes on. " +
 	"That is a link's latency without its bandwidth limit or TCP's slow start (small here: a no-op moves a few kB per host)."
 
@@ -326,7 +326,7 @@ func benchPeers(w *world, o options) error {
 			if link.userDelay {
 				how = "the forwarder's delay line (this kernel has no netem)"
 			}
-			w.logf("peers: network namespace %s, veth pair, %d ms RTT by %s", link.name, rtt, how)
+			w.logf("peers: network namespace %s, %d ms RTT by %s", link.name, rtt, how)
 			if link.userDelay && !contains(pr.notes, delayLineNote) {
 				pr.notes = append(pr.notes, delayLineNote)
 			}
