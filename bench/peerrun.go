@@ -22,14 +22,16 @@ var peerTools = []string{"mlops", "Ansible", ansibleTuned, "pyinfra", "OpenTofu"
 const condaStartup = "0.5"
 
 // slowConda is the stand-in Anaconda installer with a conda whose every
-// start costs condaStartup seconds.
+// start costs condaStartup seconds more: the stand-in conda is a Python
+// program (as the real one), so it already pays for starting Python, but
+// not for importing conda's packages.
 func slowConda(installer []byte) ([]byte, error) {
-	const fast = "#!/bin/sh\ncase \"${1:-}\" in\n"
+	const anchor = "# mlops test stand-in for conda 4.12.0: --version, init bash, shell.bash hook.\nimport os\nimport sys\n"
 	s := string(installer)
-	if strings.Count(s, fast) != 1 {
-		return nil, fmt.Errorf("the stand-in Anaconda installer's conda script changed: cannot add its start-up cost")
+	if strings.Count(s, anchor) != 1 {
+		return nil, fmt.Errorf("the stand-in Anaconda installer's conda program changed: cannot add its start-up cost")
 	}
-	s = strings.Replace(s, fast, "#!/bin/sh\n# A real conda starts Python first: about "+condaStartup+" s.\nsleep "+condaStartup+"\n"+"case \"${1:-}\" in\n", 1)
+	s = strings.Replace(s, anchor, anchor+"import time\n\n# A real conda imports its packages first: about "+condaStartup+" s.\ntime.sleep("+condaStartup+")\n", 1)
 	return []byte(s), nil
 }
 
