@@ -358,13 +358,9 @@ func benchPeers(w *world, o options) error {
 							if c.what == "check" {
 								argv = s.check
 							}
-							settle()
-							r, err := s.run(argv)
+							r, err := pw.noOpRun(pr, s, c.what, argv, fmt.Sprintf("%s %s on %d host(s), %s", t, c.what, sz.n, rttLabel(rtt)))
 							if err != nil {
 								return err
-							}
-							if err := s.noOp(c.what, r); err != nil {
-								return fmt.Errorf("%s %s on %d host(s), %s: %v", t, c.what, sz.n, rttLabel(rtt), err)
 							}
 							if i >= o.warmup {
 								runs[t] = append(runs[t], r)
@@ -405,6 +401,34 @@ func benchPeers(w *world, o options) error {
 
 	pr.goals = peerGoals(pr, o)
 	return pr.write(w, o)
+}
+
+// noOpRun times one no-op run of s. A run that fails (the tool exits with
+// an error, or changes something) is run once more, and the report's notes
+// say so with the first failure: over an hour of runs one flake should not
+// cost every figure, and it must not go unsaid either. A second failure
+// ends the bench.
+func (pw *peerWorld) noOpRun(pr *peerReport, s *toolStack, what string, argv []string, label string) (toolRun, error) {
+	var first error
+	for try := 0; ; try++ {
+		settle()
+		r, err := s.run(argv)
+		if err == nil {
+			err = s.noOp(what, r)
+		}
+		if err == nil {
+			if first != nil {
+				pr.notes = append(pr.notes, fmt.Sprintf("One run of %s failed and was run again (the figures have the second): %s",
+					label, firstLine(first.Error())))
+			}
+			return r, nil
+		}
+		if try == 1 {
+			return r, fmt.Errorf("%s, twice: %v (first: %v)", label, err, first)
+		}
+		first = err
+		pw.w.logf("peers: %s failed, running it once more: %v", label, err)
+	}
 }
 
 // freshConverges is scenario (1): a fresh converge of one host, a new host

@@ -7,14 +7,13 @@ if [ -d /run/systemd/system ]; then
 else
   __mlops_root service docker start
 fi
-__mlops_i=0
-until __mlops_root docker version >/dev/null 2>&1; do
-  __mlops_i=$((__mlops_i + 1))
-  if [ "$__mlops_i" -ge 150 ]; then
-    echo "the docker daemon does not answer 30 s after it was started" >&2
+__mlops_t0=$SECONDS
+until [ -S /var/run/docker.sock ] && __mlops_root docker version >/dev/null 2>&1; do
+  if [ $((SECONDS - __mlops_t0)) -ge 60 ]; then
+    echo "the docker daemon does not answer 60 s after it was started" >&2
     exit 1
   fi
-  sleep 0.2
+  sleep 0.5
 done
 __mlops_root groupadd -f docker
 __mlops_root usermod -aG docker 'ubuntu'
