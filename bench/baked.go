@@ -44,6 +44,13 @@ apt-get install -qq -y git make wget docker.io >/dev/null`); err != nil {
 	if out, err := exec.Command("cp", "-a", "--one-file-system", h.Root+"/.", rootfs+"/").CombinedOutput(); err != nil {
 		return nil, func() {}, fmt.Errorf("copying the scratch host's root: %v: %s", err, out)
 	}
+	// The scratch host's Docker daemon left its state behind. In the
+	// lower layer of a host's overlay, dockerd cannot start: it renames
+	// /var/lib/docker/runtimes at start, and overlayfs refuses to rename a
+	// lower directory (EXDEV). A fresh machine has none anyway.
+	if err := os.RemoveAll(filepath.Join(rootfs, "var", "lib", "docker")); err != nil {
+		return nil, func() {}, err
+	}
 	if _, err := os.Stat(filepath.Join(rootfs, ".mlops-rootfs-ok")); err != nil {
 		return nil, func() {}, fmt.Errorf("the copied root has no rootfs marker: %v", err)
 	}

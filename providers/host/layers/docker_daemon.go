@@ -45,11 +45,10 @@ func startDaemon(w *script) {
 	w.line(`else`)
 	w.line(`  __mlops_root service docker start`)
 	w.line(`fi`)
-	// The wait polls with a bash test of the socket first and runs the
+	// The wait tests the socket with a bash builtin first and runs the
 	// docker client (a Go program, tens of ms of CPU) only once the socket
-	// is there, twice a second: a client started five times a second on
-	// each of 50 hosts sharing two CPUs starved the very daemons it waited
-	// for. The limit is in seconds of the clock, not in tries.
+	// is there, twice a second; its limit is in seconds of the clock (a
+	// count of tries ran well past the 30 s it claimed on a loaded host).
 	w.line(`__mlops_t0=$SECONDS`)
 	w.line(`until [ -S /var/run/docker.sock ] && __mlops_root docker version >/dev/null 2>&1; do`)
 	w.line(`  if [ $((SECONDS - __mlops_t0)) -ge 60 ]; then`)
