@@ -103,11 +103,14 @@ func measure(s *stack, m mode, o options, hosts []*testworld.Host, check func(re
 	return out, nil
 }
 
-type counters struct{ conns, sessions int }
+type counters struct {
+	conns, sessions int
+	cpu             time.Duration // the host's CPU time (testworld.Host.CPUTime)
+}
 
-// hostCounters reads sshd's log of each host. At LogLevel VERBOSE sshd logs
-// "Accepted publickey for" per login and "Starting session: command" per
-// exec request.
+// hostCounters reads sshd's log of each host, and its CPU time. At
+// LogLevel VERBOSE sshd logs "Accepted publickey for" per login and
+// "Starting session: command" per exec request.
 func hostCounters(hosts []*testworld.Host) []counters {
 	out := make([]counters, len(hosts))
 	for i, h := range hosts {
@@ -115,6 +118,7 @@ func hostCounters(hosts []*testworld.Host) []counters {
 		out[i] = counters{
 			conns:    strings.Count(log, "Accepted publickey for "),
 			sessions: strings.Count(log, "Starting session: "),
+			cpu:      h.CPUTime(),
 		}
 	}
 	return out

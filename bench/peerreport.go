@@ -48,7 +48,9 @@ func peerGoals(pr *peerReport, o options) []goal {
 		gs = append(gs, goal{
 			what:   fmt.Sprintf("no-op plan of %d hosts at most 3× one of %d host%s (%s)", last, first, plural(first), rttLabel(x)),
 			ok:     b.Wall["mlops"].med <= 3*a.Wall["mlops"].med,
-			detail: fmt.Sprintf("%s and %s: %.2f×", seconds(a.Wall["mlops"]), seconds(b.Wall["mlops"]), b.Wall["mlops"].med/a.Wall["mlops"].med),
+			detail: fmt.Sprintf("%s and %s: %.2f×; the %d hosts spent %.2f s of CPU on one plan (their sshd and the probe), "+
+				"%.2f s at the least on this machine's %d CPUs, which they share", seconds(a.Wall["mlops"]), seconds(b.Wall["mlops"]),
+				b.Wall["mlops"].med/a.Wall["mlops"].med, last, b.HostCPU["mlops"].med/1000, b.HostCPU["mlops"].med/1000/float64(runtime.NumCPU()), runtime.NumCPU()),
 		})
 	}
 	if r := pr.find("check", last, rtt); r != nil {
@@ -226,9 +228,11 @@ func (pr *peerReport) markdown(o options) string {
 		"(Pss, /proc/PID/smaps_rollup) of the tool's process and all its live descendants: resident memory with each page shared by several " +
 		"processes (Ansible's forked workers share most of theirs with their parent) divided among them, so the sum is what the tree holds. " +
 		"A process living under 20 ms can slip between samples. Median over the timed runs. " +
-		"Neither counts what the hosts spent (sshd, the remote scripts).\n\n")
+		"*Hosts' CPU*: what all the hosts spent on the run, summed: the user + system time of each host's sshd and of every process it reaped " +
+		"(the tool's logins, their shells and commands), read from /proc before and after the run. The hosts share this machine's " +
+		fmt.Sprintf("%d CPUs with the tool, so a run's wall time here cannot go below the hosts' CPU divided by %d; on a real fleet each host has its own.\n\n", runtime.NumCPU(), runtime.NumCPU()))
 	pr.table(&b, tools, func(r *peerRow) bool { return r.Hosts == 0 }, func(r *peerRow, t string) string {
-		return fmt.Sprintf("%s CPU, %.0f MB", seconds(r.CPU[t]), r.RSS[t].med)
+		return fmt.Sprintf("%s CPU, %.0f MB; hosts' CPU %s", seconds(r.CPU[t]), r.RSS[t].med, seconds(r.HostCPU[t]))
 	})
 
 	b.WriteString("## SSH per host and run\n\n")
@@ -374,6 +378,7 @@ func (pr *peerReport) readmeTable(o options) string {
 	if r := pr.find("check", last, rtt); r != nil {
 		line(fmt.Sprintf("CPU time, no-op check, %d hosts", last), func(t string) string { return med(r.CPU[t]) })
 		line(fmt.Sprintf("peak memory (PSS of the process tree), no-op check, %d hosts", last), func(t string) string { return fmt.Sprintf("%.0f MB", r.RSS[t].med) })
+		line(fmt.Sprintf("hosts' CPU time (their sshd and what it ran), no-op check, %d hosts", last), func(t string) string { return med(r.HostCPU[t]) })
 		line("SSH commands per host in a no-op check", func(t string) string {
 			if r.Logins[t].max == 0 {
 				return "none\\*"

@@ -56,6 +56,9 @@ type peerRow struct {
 	// CPU is user+system ms of the tool's process tree, RSS its peak
 	// memory in MB (summed PSS; see treeUsage).
 	CPU, RSS map[string]dist `json:"-"`
+	// HostCPU is the ms of CPU all the hosts spent on a run, summed
+	// (their sshd and what it ran; see testworld.Host.CPUTime).
+	HostCPU map[string]dist `json:"-"`
 	// Logins and Execs are SSH logins and exec requests per host per run
 	// (median over hosts and runs) by tool.
 	Logins, Execs map[string]dist `json:"-"`
@@ -87,9 +90,10 @@ func (r peerRow) MarshalJSON() ([]byte, error) {
 		plain
 		WallMS map[string]fig  `json:"wall_ms"`
 		CPUMS  map[string]fig  `json:"cpu_ms"`
-		RSSMB  map[string]fig  `json:"rss_mb"`
-		Looked map[string]bool `json:"looked"`
-	}{plain(r), figs(r.Wall), figs(r.CPU), figs(r.RSS), looked})
+		RSSMB     map[string]fig  `json:"rss_mb"`
+		HostCPUMS map[string]fig  `json:"host_cpu_ms"`
+		Looked    map[string]bool `json:"looked"`
+	}{plain(r), figs(r.Wall), figs(r.CPU), figs(r.RSS), figs(r.HostCPU), looked})
 }
 
 type peerReport struct {
@@ -105,7 +109,7 @@ type peerReport struct {
 
 func (pr *peerReport) row(id, kind, title string, hosts, rtt, runs int) *peerRow {
 	r := &peerRow{ID: id, Kind: kind, Title: title, Hosts: hosts, RTT: rtt, Runs: runs, Command: map[string]string{},
-		Wall: map[string]dist{}, CPU: map[string]dist{}, RSS: map[string]dist{},
+		Wall: map[string]dist{}, CPU: map[string]dist{}, RSS: map[string]dist{}, HostCPU: map[string]dist{},
 		Logins: map[string]dist{}, Execs: map[string]dist{}}
 	pr.rows = append(pr.rows, r)
 	return r
@@ -122,18 +126,19 @@ func (pr *peerReport) find(kind string, hosts, rtt int) *peerRow {
 
 // record adds the timed runs of one tool to a row.
 func (r *peerRow) record(tool string, argv []string, runs []toolRun) {
-	var walls, cpus []time.Duration
+	var walls, cpus, hostCPUs []time.Duration
 	var rss []float64
 	var logins, execs []int
 	for _, x := range runs {
 		walls = append(walls, x.wall)
 		cpus = append(cpus, x.usage.cpu)
+		hostCPUs = append(hostCPUs, x.hostCPU)
 		rss = append(rss, float64(x.usage.rssKB)/1024)
 		logins = append(logins, x.conns...)
 		execs = append(execs, x.sessions...)
 	}
 	r.Wall[tool], r.Logins[tool], r.Execs[tool] = durations(walls), ints(logins), ints(execs)
-	r.CPU[tool], r.RSS[tool] = durations(cpus), distOf(rss)
+	r.CPU[tool], r.RSS[tool], r.HostCPU[tool] = durations(cpus), distOf(rss), durations(hostCPUs)
 	args := append([]string{filepath.Base(argv[0])}, argv[1:]...)
 	for i, a := range args {
 		if strings.HasPrefix(a, "-chdir=") {

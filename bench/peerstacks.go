@@ -99,6 +99,9 @@ type toolRun struct {
 	conns          []int
 	sessions       []int
 	usage          treeUsage
+	// hostCPU is the CPU time all the hosts spent on the run (their sshd
+	// and every process it ran for the tool), summed.
+	hostCPU time.Duration
 }
 
 func (r toolRun) String() string {
@@ -133,6 +136,7 @@ func (s *toolStack) run(argv []string) (toolRun, error) {
 	for j := range s.hosts {
 		r.conns = append(r.conns, after[j].conns-before[j].conns)
 		r.sessions = append(r.sessions, after[j].sessions-before[j].sessions)
+		r.hostCPU += after[j].cpu - before[j].cpu
 	}
 	r.stdout, r.stderr = out.String(), errb.String()
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -649,3 +649,40 @@ func processAlive(pid int) bool {
 	}
 	return false
 }
+
+// CPUTime is the CPU time (user and system) that the host's sshd and every
+// process it has reaped used since the host started: the logins and their
+// shells and commands, once each has ended. sshd is PID 1 of the host's
+// PID namespace, so it also reaps orphans that ended; daemons still
+// running (dockerd) are not in it. The benchmark reads it before and
+// after a tool's run: the difference is what the run cost the host.
+// It is 0 while sshd is down.
+func (h *Host) CPUTime() time.Duration {
+	h.mu.Lock()
+	pid := h.sshdPID
+	h.mu.Unlock()
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ppid ...: utime, stime, cutime and cstime are
+	// fields 14 to 17, counted from pid; comm may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state)
+	if len(f) < 15 {
+		return 0
+	}
+	var ticks int64
+	for _, s := range f[11:15] {
+		n, _ := strconv.ParseInt(s, 10, 64)
+		ticks += n
+	}
+	// USER_HZ is 100 on every Linux the sandbox runs on.
+	return time.Duration(ticks) * 10 * time.Millisecond
+}

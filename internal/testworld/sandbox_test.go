@@ -166,3 +166,29 @@ func TestStartHostsForDemo(t *testing.T) {
 		t.Errorf("key file left behind after stop: %v", err)
 	}
 }
+
+// TestHostCPUTime: a login that burns CPU on the host shows in the host's
+// CPU time once it has ended, and an idle host's does not move.
+func TestHostCPUTime(t *testing.T) {
+	h := StartHost(t)
+	before := h.CPUTime()
+	c := dialHost(t, h, "ubuntu")
+	// About 0.3 s of CPU in bash, whatever the machine's load.
+	run(t, c, `i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i`)
+	c.Close()
+	var spent time.Duration
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if spent = h.CPUTime() - before; spent >= 200*time.Millisecond {
+			break
+		}
+	}
+	if spent < 200*time.Millisecond {
+		t.Fatalf("the host's CPU time grew by %v after a login that ran a 300000-step bash loop, want at least 200ms", spent)
+	}
+	t.Logf("a login running a 300000-step bash loop: %v of the host's CPU", spent)
+	idle := h.CPUTime()
+	time.Sleep(300 * time.Millisecond)
+	if moved := h.CPUTime() - idle; moved > 30*time.Millisecond {
+		t.Errorf("an idle host's CPU time moved by %v in 300 ms", moved)
+	}
+}
