@@ -26,6 +26,7 @@ func bakedHosts(w *world, m *aptMirror, n int) ([]*testworld.Host, func(), error
 		return nil, func() {}, fmt.Errorf("sandbox hosts (they need root): %v", err)
 	}
 	defer stop()
+	w.stops = append(w.stops, stop) // also on a signal (stop runs once)
 	h := scratch[0]
 	if err := prepareHost(h, m); err != nil {
 		return nil, func() {}, err
