@@ -287,7 +287,8 @@ func (pr *peerReport) markdown(o options) string {
 			"apply (after which `mlops plan` must find every layer satisfied again; when it does not, mlops repairs the hosts, untimed, and the " +
 			"row says *not repaired*).",
 		fmt.Sprintf("**Parallelism**: every host at once, at least %d, for every tool: mlops `-parallelism`, Ansible `forks`, pyinfra `--parallel`, tofu `-parallelism`.", peerForks),
-		"**Each peer's speed-ups.** Ansible: pipelining on, `gather_facts: false`, `interpreter_python` set (no discovery), SSH with its defaults " +
+		"**Each peer's speed-ups.** Ansible: pipelining on, `gather_facts: false`, `interpreter_python` set (no discovery), `timeout = 60` (the " +
+			"connection timeout: with the default 10 s, a check of 50 hosts at once was refused as unreachable), SSH with its defaults " +
 			"(`-C -o ControlMaster=auto -o ControlPersist=60s`); each run starts without a master connection (a new control directory, closed after " +
 			"the run), as after a minute idle: back-to-back runs within 60 s would save Ansible one SSH login per host. pyinfra: defaults " +
 			"(paramiko, one connection per host). OpenTofu: defaults.",

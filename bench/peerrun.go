@@ -356,8 +356,15 @@ func benchPeers(w *world, o options) error {
 						fmt.Sprintf("%s, %d host%s, %s", c.title, sz.n, plural(sz.n), rttLabel(rtt)), sz.n, rtt, o.runs)
 					row.Chart = k == len(o.rtts)-1
 					runs := map[string][]toolRun{}
+					// A tool that fails a run twice has no figure in
+					// this row (the tables show "—"), the report says
+					// why, and the other tools go on.
+					failed := map[string]bool{}
 					for i := range o.warmup + o.runs {
 						for _, t := range shuffled(rng, tools) {
+							if failed[t] {
+								continue
+							}
 							s := sz.stacks[t]
 							argv := s.apply
 							if c.what == "check" {
@@ -365,7 +372,13 @@ func benchPeers(w *world, o options) error {
 							}
 							r, err := pw.noOpRun(pr, s, c.what, argv, fmt.Sprintf("%s %s on %d host(s), %s", t, c.what, sz.n, rttLabel(rtt)))
 							if err != nil {
-								return err
+								if t == "mlops" {
+									return err
+								}
+								failed[t] = true
+								w.logf("peers: %v\n%s", err, tail(r.stdout+r.stderr, 2500))
+								pr.notes = append(pr.notes, fmt.Sprintf("No figure for %s in the row \"%s\": %s", t, row.Title, firstLine(err.Error())))
+								continue
 							}
 							if i >= o.warmup {
 								runs[t] = append(runs[t], r)
@@ -373,6 +386,9 @@ func benchPeers(w *world, o options) error {
 						}
 					}
 					for _, t := range tools {
+						if failed[t] {
+							continue
+						}
 						s := sz.stacks[t]
 						argv := s.apply
 						if c.what == "check" {
@@ -429,10 +445,10 @@ func (pw *peerWorld) noOpRun(pr *peerReport, s *toolStack, what string, argv []s
 			return r, nil
 		}
 		if try == 1 {
-			return r, fmt.Errorf("%s, twice: %v (first: %v)", label, err, first)
+			return r, fmt.Errorf("%s failed twice: %v (the first time: %v)", label, err, first)
 		}
 		first = err
-		pw.w.logf("peers: %s failed, running it once more: %v", label, err)
+		pw.w.logf("peers: %s failed, running it once more: %v\n%s", label, err, tail(r.stdout+r.stderr, 2500))
 	}
 }
 
