@@ -119,17 +119,40 @@ func newFarLink(rttMS int, hosts []*testworld.Host) (l *farLink, err error) {
 }
 
 // inNamespace runs f on an OS thread that has joined the namespace: the
-// sockets f creates belong to it. The thread is never handed back to the Go
-// scheduler (the goroutine exits locked), so nothing else runs there.
+// sockets f creates belong to it. The thread then goes back to this
+// machine's namespace before the Go scheduler may use it again.
+//
+// The thread must not die with its goroutine (what LockOSThread without
+// UnlockOSThread does): a sandbox host's unshare is started with
+// Pdeathsig, which Linux sends when the *thread* that forked it exits, not
+// the process. Threads that exited here killed whichever hosts had been
+// started from them: a few hosts of 50 went dark when the link was set up,
+// and in CI, when a dial ran here for every connection, the one host of
+// TestFarLinkDelaysSSH did (EOF on every connection).
 func (l *farLink) inNamespace(f func()) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		home, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("opening this thread's network namespace: %v", err)
+			return
+		}
+		defer home.Close()
 		if err := unix.Setns(int(l.nsFile.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("joining network namespace %s: %v", l.name, err)
 			return
 		}
 		f()
+		if err := unix.Setns(int(home.Fd()), unix.CLONE_NEWNET); err != nil {
+			// The thread stays in the namespace: it must not run anything
+			// else, so it stays locked and ends with this goroutine.
+			errc <- fmt.Errorf("leaving network namespace %s: %v", l.name, err)
+			return
+		}
+		runtime.UnlockOSThread()
 		errc <- nil
 	}()
 	return <-errc

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlops-dev/mlops/internal/testworld"
+	"golang.org/x/sys/unix"
 )
 
 // TestFarLinkDelaysSSH checks the latency scenario's plumbing against a
@@ -105,5 +106,50 @@ func TestFarLinkDelaysSSH(t *testing.T) {
 	link.close()
 	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), link.name) {
 		t.Errorf("namespace %s is still there after close", link.name)
+	}
+}
+
+// TestInNamespaceKeepsItsThread: the thread that joined the namespace
+// lives on, back in this machine's namespace. A thread that died there
+// would take with it every sandbox host it had started (their unshare has
+// Pdeathsig, which follows the forking thread).
+func TestInNamespaceKeepsItsThread(t *testing.T) {
+	if os.Geteuid() != 0 || haveNetTools() != nil {
+		if os.Getenv("MLOPS_REQUIRE_SANDBOX") == "1" {
+			t.Fatal("needs root, ip and tc")
+		}
+		t.Skip("needs root, ip and tc")
+	}
+	name := fmt.Sprintf("mlopsbenchtest%d", os.Getpid())
+	if err := ipCmd("ip", "netns", "add", name); err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Command("ip", "netns", "del", name).Run()
+	ns, err := os.Open("/run/netns/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	l := &farLink{name: name, nsFile: ns}
+	home, _ := os.Readlink("/proc/self/ns/net")
+	for range 20 {
+		var tid int
+		var inside string
+		if err := l.inNamespace(func() {
+			tid = unix.Gettid()
+			inside, _ = os.Readlink("/proc/thread-self/ns/net")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if inside == home {
+			t.Fatalf("f ran in this machine's namespace %s, not in %s", home, name)
+		}
+		now, err := os.Readlink(fmt.Sprintf("/proc/self/task/%d/ns/net", tid))
+		if err != nil {
+			t.Fatalf("thread %d that ran f is gone: %v", tid, err)
+		}
+		if now != home {
+			t.Fatalf("thread %d is still in %s, want %s", tid, now, home)
+		}
 	}
 }
