@@ -46,8 +46,8 @@ func peerGoals(pr *peerReport, o options) []goal {
 			continue
 		}
 		gs = append(gs, goal{
-			what:   fmt.Sprintf("no-op plan of %d hosts at most 3× one of %d host%s (%s)", last, first, plural(first), rttLabel(x)),
-			ok:     b.Wall["mlops"].med <= 3*a.Wall["mlops"].med,
+			what: fmt.Sprintf("no-op plan of %d hosts at most 3× one of %d host%s (%s)", last, first, plural(first), rttLabel(x)),
+			ok:   b.Wall["mlops"].med <= 3*a.Wall["mlops"].med,
 			detail: fmt.Sprintf("%s and %s: %.2f×; the %d hosts spent %.2f s of CPU on one plan (their sshd and the probe), "+
 				"%.2f s at the least on this machine's %d CPUs, which they share", seconds(a.Wall["mlops"]), seconds(b.Wall["mlops"]),
 				b.Wall["mlops"].med/a.Wall["mlops"].med, last, b.HostCPU["mlops"].med/1000, b.HostCPU["mlops"].med/1000/float64(runtime.NumCPU()), runtime.NumCPU()),

@@ -88,8 +88,8 @@ func (r peerRow) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		plain
-		WallMS map[string]fig  `json:"wall_ms"`
-		CPUMS  map[string]fig  `json:"cpu_ms"`
+		WallMS    map[string]fig  `json:"wall_ms"`
+		CPUMS     map[string]fig  `json:"cpu_ms"`
 		RSSMB     map[string]fig  `json:"rss_mb"`
 		HostCPUMS map[string]fig  `json:"host_cpu_ms"`
 		Looked    map[string]bool `json:"looked"`
@@ -366,10 +366,7 @@ func benchPeers(w *world, o options) error {
 								continue
 							}
 							s := sz.stacks[t]
-							argv := s.apply
-							if c.what == "check" {
-								argv = s.check
-							}
+							argv := s.argv(c.what)
 							r, err := pw.noOpRun(pr, s, c.what, argv, fmt.Sprintf("%s %s on %d host(s), %s", t, c.what, sz.n, rttLabel(rtt)))
 							if err != nil {
 								if t == "mlops" {
@@ -390,10 +387,7 @@ func benchPeers(w *world, o options) error {
 							continue
 						}
 						s := sz.stacks[t]
-						argv := s.apply
-						if c.what == "check" {
-							argv = s.check
-						}
+						argv := s.argv(c.what)
 						row.record(t, argv, runs[t])
 						w.logf("peers: %s, %s: %s, CPU %s, memory %.0f MB", row.Title, t, row.Wall[t].ms(), row.CPU[t].ms(), row.RSS[t].med)
 					}
@@ -545,10 +539,7 @@ func (pw *peerWorld) driftScenario(o options, pr *peerReport, rng *rand.Rand, to
 			s := stacks[t]
 			settle()
 			for _, what := range []string{"check", "apply"} {
-				argv := s.apply
-				if what == "check" {
-					argv = s.check
-				}
+				argv := s.argv(what)
 				r, err := s.run(argv)
 				if err != nil {
 					return err
@@ -583,10 +574,7 @@ func (pw *peerWorld) driftScenario(o options, pr *peerReport, rng *rand.Rand, to
 	for _, what := range []string{"check", "apply"} {
 		for _, t := range tools {
 			s := stacks[t]
-			argv := s.apply
-			if what == "check" {
-				argv = s.check
-			}
+			argv := s.argv(what)
 			rows[what].record(t, argv, runs[what][t])
 			w.logf("peers: %s, %s: %s (found: %v)", rows[what].Title, t, rows[what].Wall[t].ms(), rows[what].Found[t])
 		}

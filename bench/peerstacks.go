@@ -147,6 +147,15 @@ func (s *toolStack) run(argv []string) (toolRun, error) {
 	return r, nil
 }
 
+// argv is the command of a run of kind what: "check" (the no-op plan or
+// dry run) or "apply".
+func (s *toolStack) argv(what string) []string {
+	if what == "check" {
+		return s.check
+	}
+	return s.apply
+}
+
 // init runs the untimed setup commands.
 func (s *toolStack) init() error {
 	for _, c := range s.setup {

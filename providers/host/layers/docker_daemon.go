@@ -47,8 +47,8 @@ func startDaemon(w *script) {
 	w.line(`fi`)
 	// The wait tests the socket with a bash builtin first and runs the
 	// docker client (a Go program, tens of ms of CPU) only once the socket
-	// is there, twice a second; its limit is in seconds of the clock (a
-	// count of tries ran well past the 30 s it claimed on a loaded host).
+	// is there, twice a second; its limit is in seconds of the clock, so
+	// the time each try takes counts too.
 	w.line(`__mlops_t0=$SECONDS`)
 	w.line(`until [ -S /var/run/docker.sock ] && __mlops_root docker version >/dev/null 2>&1; do`)
 	w.line(`  if [ $((SECONDS - __mlops_t0)) -ge 60 ]; then`)
