@@ -49,6 +49,7 @@ type farLink struct {
 	mu        sync.Mutex
 	conns     map[net.Conn]bool
 	once      sync.Once
+	logf      func(format string, args ...any) // a failed dial to a host is logged here
 }
 
 // haveNetTools says whether ip and tc (iproute2) are installed: the
@@ -72,12 +73,12 @@ func ipCmd(args ...string) error {
 
 // newFarLink creates the namespace and its delay and forwards each host's
 // address through it.
-func newFarLink(rttMS int, hosts []*testworld.Host) (l *farLink, err error) {
+func newFarLink(rttMS int, hosts []*testworld.Host, logf func(format string, args ...any)) (l *farLink, err error) {
 	if err := haveNetTools(); err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("mlopsbench%d", os.Getpid())
-	l = &farLink{name: name, rttMS: rttMS, conns: map[net.Conn]bool{}}
+	l = &farLink{name: name, rttMS: rttMS, conns: map[net.Conn]bool{}, logf: logf}
 	defer func() {
 		if err != nil {
 			l.close()
@@ -196,6 +197,8 @@ func (l *farLink) serve(ln net.Listener, delay time.Duration, dial func() (net.C
 			time.Sleep(2 * delay)
 			d, err := dial()
 			if err != nil {
+				// The tool sees its connection reset; the log says why.
+				l.logf("bench: link %s: forwarding %s: %v", l.name, ln.Addr(), err)
 				c.Close()
 				return
 			}

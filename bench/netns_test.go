@@ -45,7 +45,7 @@ func TestFarLinkDelaysSSH(t *testing.T) {
 	}
 	near := ssh(nil, "true")
 
-	link, err := newFarLink(100, hosts)
+	link, err := newFarLink(100, hosts, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}

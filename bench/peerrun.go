@@ -325,7 +325,7 @@ func benchPeers(w *world, o options) error {
 	for k, rtt := range o.rtts {
 		var link *farLink
 		if rtt > 0 {
-			if link, err = newFarLink(rtt, hosts); err != nil {
+			if link, err = newFarLink(rtt, hosts, w.logf); err != nil {
 				return fmt.Errorf("the %d ms link: %v", rtt, err)
 			}
 			w.stops = append(w.stops, link.close) // also on a signal

@@ -16,10 +16,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -448,11 +450,33 @@ exec chroot "$r" "$@"`, "sh", h.Root,
 	cmd.Stderr = logFile
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
 	cmd.SysProcAttr = childProcAttr()
-	if err := cmd.Start(); err != nil {
+	// Linux sends unshare its Pdeathsig when the thread that started it
+	// exits, not the process, and Go ends a thread when a goroutine locked
+	// to it ends. So unshare is started from a goroutine locked to its
+	// thread for as long as the host runs: no other goroutine can end that
+	// thread early, and the host dies with this process only.
+	exited := make(chan struct{})
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		err := cmd.Wait()
+		h.mu.Lock()
+		unexpected := h.cmd == cmd // stopSSHD clears h.cmd before it kills
+		h.mu.Unlock()
+		if unexpected {
+			text, _ := readFrom(h.logPath(), offset)
+			h.logf("testworld: host %s: sshd exited while in use (%v); its log ends:\n%s", h.HostPort(), exitStatus(cmd, err), lastLines(text, 20))
+		}
+		close(exited)
+	}()
+	if err := <-started; err != nil {
 		return err
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
 
 	want := fmt.Sprintf("Server listening on %s port %d", h.Addr, h.Port)
 	deadline := time.Now().Add(10 * time.Second)
@@ -482,6 +506,27 @@ exec chroot "$r" "$@"`, "sh", h.Root,
 	h.cmd, h.exited, h.sshdPID = cmd, exited, pid
 	h.mu.Unlock()
 	return nil
+}
+
+// exitStatus describes how cmd ended: its exit code or the signal that
+// killed it.
+func exitStatus(cmd *exec.Cmd, err error) string {
+	if cmd.ProcessState == nil {
+		return fmt.Sprint(err)
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "unshare killed by " + ws.Signal().String()
+	}
+	return "unshare " + cmd.ProcessState.String()
+}
+
+// lastLines returns the last n lines of text.
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func readFrom(path string, offset int64) (string, error) {

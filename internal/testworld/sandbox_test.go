@@ -2,9 +2,12 @@ package testworld
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,5 +193,66 @@ func TestHostCPUTime(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if moved := h.CPUTime() - idle; moved > 30*time.Millisecond {
 		t.Errorf("an idle host's CPU time moved by %v in 300 ms", moved)
+	}
+}
+
+// TestHostOutlivesStartingThread: a host (re)started from a goroutine
+// whose OS thread then ends keeps running (Linux sends Pdeathsig when the
+// thread that forked unshare ends, so unshare must not be forked there),
+// and when its sshd dies anyway, the host's log function says so, with the
+// way it ended.
+func TestHostOutlivesStartingThread(t *testing.T) {
+	requireSandbox(t)
+	var mu sync.Mutex
+	var logged []string
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, fmt.Sprintf(format, args...))
+	}
+	hosts, stop, err := StartHostsForDemo(1, logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	h := hosts[0]
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		errc <- h.restart(false)
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the thread has ended by now
+	dialHost(t, h, "ubuntu").Close()
+
+	h.mu.Lock()
+	pid := h.sshdPID
+	h.mu.Unlock()
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		text := strings.Join(logged, "\n")
+		mu.Unlock()
+		if strings.Contains(text, "sshd exited while in use") {
+			t.Logf("logged: %s", text)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd was killed, and the log function got %q, want a line saying so", text)
+		}
+	}
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(strings.Join(logged, "\n"), "exited while in use"); n != 1 {
+		t.Errorf("%d lines say sshd exited while in use, want 1 (stopping or restarting a host is not an unexpected exit)", n)
 	}
 }
