@@ -90,8 +90,9 @@ type Change struct {
 	// Dependencies are the resources this one depends on (from the configuration,
 	// or from state for resources no longer configured).
 	Dependencies []addrs.Resource
-	// Loses says what a replacement of a converged host destroys; apply
-	// refuses it unless the resource is among Plan.Replace.
+	// Loses says what a replacement of a converged host destroys, or what
+	// deleting one that is no longer configured destroys; apply refuses it
+	// unless the resource is among Plan.Replace (Plan.Deletes for a delete).
 	Loses string
 	// Sensitive lists the top-level attributes whose configured values
 	// derive from a sensitive variable: views show them as SensitiveValue.
@@ -142,6 +143,9 @@ type Plan struct {
 	// Replace are the resources the user named with -replace: replaced
 	// even when nothing forces it, and allowed to be replaced when Loses.
 	Replace []addrs.Resource
+	// Deletes are the resources the user named with -delete: converged
+	// machines no longer configured, allowed to be deleted (Loses).
+	Deletes []addrs.Resource
 	// Inputs are the files the plan was made from (set by the command that
 	// saves it); nil in a plan that is not saved.
 	Inputs *Inputs

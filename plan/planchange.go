@@ -143,7 +143,7 @@ func (e *Engine) planOrphans(ref *Refreshed, p *Plan, planned, unexpanded map[ad
 		rs, _ := resourceSchema(e.Schemas, addr)
 		p.Changes = append(p.Changes, &Change{Addr: addr, Action: Delete, Before: ref.Values[addr],
 			After: cty.NullVal(rs.ImpliedType()), Reasons: []string{e.goneReason(addr)},
-			Dependencies: parseAddrs(r.Dependencies)})
+			Dependencies: parseAddrs(r.Dependencies), Loses: e.deleteLoses(r, addr, ref.Values[addr])})
 	}
 }
 

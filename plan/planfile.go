@@ -70,7 +70,9 @@ type planFile struct {
 	// ReplacePaths are stored as rendered strings plus as msgpack paths.
 	ReplacePathValues map[string][]fileValue `json:"replace_path_values,omitempty"`
 	// Replace are the -replace addresses the plan was made with.
-	Replace  []string          `json:"replace,omitempty"`
+	Replace []string `json:"replace,omitempty"`
+	// Deletes are the -delete addresses the plan was made with.
+	Deletes  []string          `json:"deletes,omitempty"`
 	Inputs   *fileInputs       `json:"inputs,omitempty"`
 	HostKeys map[string]string `json:"host_keys,omitempty"`
 	// Digest is the SHA-256 of the file's content with Digest empty (see
@@ -142,7 +144,7 @@ func valuesToPath(vs []fileValue) cty.Path {
 // Marshal encodes the plan for `mlops plan -out`.
 func Marshal(p *Plan) ([]byte, error) {
 	f := planFile{Format: "mlops-plan", Version: PlanFileVersion, Destroy: p.Destroy, Upgrade: p.Upgrade, Lineage: p.Lineage, Serial: p.Serial,
-		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}, Notes: p.Notes, Replace: addrStrings(p.Replace)}
+		Variables: map[string]fileValue{}, ReplacePathValues: map[string][]fileValue{}, Notes: p.Notes, Replace: addrStrings(p.Replace), Deletes: addrStrings(p.Deletes)}
 	for _, lc := range p.LockChanges {
 		f.LockChanges = append(f.LockChanges, *lc)
 	}
@@ -209,7 +211,7 @@ func Unmarshal(b []byte) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Destroy: f.Destroy, Lineage: f.Lineage, Serial: f.Serial, Variables: map[string]cty.Value{},
-		Inputs: decodeInputs(f.Inputs), HostKeys: f.HostKeys, Replace: parseAddrs(f.Replace), Upgrade: f.Upgrade, Notes: f.Notes}
+		Inputs: decodeInputs(f.Inputs), HostKeys: f.HostKeys, Replace: parseAddrs(f.Replace), Deletes: parseAddrs(f.Deletes), Upgrade: f.Upgrade, Notes: f.Notes}
 	for _, lc := range f.LockChanges {
 		p.LockChanges = append(p.LockChanges, &lc)
 	}

@@ -60,6 +60,9 @@ type PlanOptions struct {
 	SkipRefresh bool
 	// Replace are the resources named with -replace (see replace.go).
 	Replace []addrs.Resource
+	// Deletes are the resources named with -delete: converged machines
+	// no longer configured that apply may delete (see replace.go).
+	Deletes []addrs.Resource
 }
 
 // ConfigureProviders configures every provider the configuration or the
@@ -256,7 +259,7 @@ func (e *Engine) Refresh(ctx context.Context, st *state.State, opts RefreshOptio
 // ref is the refreshed state from Refresh.
 func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*Plan, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}, Replace: opts.Replace}
+	p := &Plan{Destroy: opts.Destroy, Lineage: ref.State.Lineage, Serial: ref.State.Serial, Variables: map[string]cty.Value{}, Replace: opts.Replace, Deletes: opts.Deletes}
 	if d := e.checkReplaceAddrs(opts.Replace); d.HasErrors() {
 		return nil, d
 	}
@@ -314,6 +317,9 @@ func (e *Engine) Plan(ctx context.Context, ref *Refreshed, opts PlanOptions) (*P
 
 	e.planOrphans(ref, p, planned, unexpanded)
 	sortChanges(p.Changes)
+	if d := checkDeleteAddrs(p); d.HasErrors() {
+		return nil, d
+	}
 	if diags.HasErrors() {
 		return p, diags
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
 	"github.com/mlops-dev/mlops/providers"
+	"github.com/mlops-dev/mlops/state"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -57,23 +58,120 @@ func (e *Engine) guardReplacement(ch *Change, resp providers.PlanChangeResponse)
 	ch.Loses = resp.ReplaceLoses
 }
 
-// UnnamedReplacements are the guarded replacements of the plan that the
-// user did not name with -replace: apply refuses them.
+// The same holds for a converged machine whose block was removed from the
+// configuration, or whose key left count or for_each: deleting it destroys
+// its disks, and its data volume with them. The deletion is planned and
+// shown with what it loses, and apply carries it out only when the user
+// named it with -delete=ADDR. mlops state rm ADDR forgets it instead and
+// leaves it running; mlops destroy deletes everything, as its name says.
+
+// deleteLoses says what deleting the recorded resource r destroys when it
+// is a converged machine (it has layers in state, or host steps), else "".
+func (e *Engine) deleteLoses(r *state.Resource, addr addrs.Resource, before cty.Value) string {
+	var layers, steps []string
+	for _, s := range e.hostSteps(addr, before) {
+		steps = append(steps, s.Addr.Name)
+	}
+	isStep := func(name string) bool {
+		for _, s := range steps {
+			if s == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, l := range r.Layers {
+		if !isStep(l.Name) {
+			layers = append(layers, l.Name)
+		}
+	}
+	if len(layers) == 0 && len(steps) == 0 {
+		return ""
+	}
+	var what []string
+	if len(layers) > 0 {
+		what = append(what, "the software of its layers ("+strings.Join(layers, ", ")+")")
+	}
+	if len(steps) > 0 {
+		what = append(what, "what its host steps hold ("+strings.Join(steps, ", ")+")")
+	}
+	return "deleting destroys the machine, its disks and everything on them: " + strings.Join(what, " and ") + ", and anything else on it"
+}
+
+// ShellAddr is addr as a command-line word: quoted when it holds a key
+// (aws_instance.box["alice"]), so that a suggested command can be pasted.
+func ShellAddr(addr addrs.Resource) string {
+	s := addr.String()
+	if strings.ContainsAny(s, `[]"' `) {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}
+
+// checkDeleteAddrs reports -delete addresses that name no resource the
+// plan deletes: -delete allows a deletion, it never asks for one.
+func checkDeleteAddrs(p *Plan) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, addr := range p.Deletes {
+		found := false
+		for _, ch := range p.Changes {
+			if ch.Addr == addr && ch.Action == Delete {
+				found = true
+			}
+		}
+		if !found {
+			diags = append(diags, errDiag("Invalid -delete address",
+				fmt.Sprintf("-delete=%s names no resource this plan deletes. -delete allows apply to delete a converged machine that is no longer in the configuration; it does not ask for a deletion (remove the resource's block for that).", addr)))
+		}
+	}
+	return diags
+}
+
+// UnnamedReplacements are the guarded replacements and deletions of the
+// plan that the user did not name (-replace, -delete): apply refuses them.
+// A destroy plan has none: running mlops destroy names everything.
 func (p *Plan) UnnamedReplacements() []*Change {
 	var out []*Change
+	if p.Destroy {
+		return nil
+	}
 	for _, ch := range p.Changes {
-		if ch.Action == Replace && ch.Loses != "" && !named(p.Replace, ch.Addr) {
+		if ch.Loses != "" && !p.Named(ch) {
 			out = append(out, ch)
 		}
 	}
 	return out
 }
 
-// CheckReplacements returns one error per replacement apply must refuse,
-// pointing at the resource's block, before anything is changed.
+// Named reports whether the user named a guarded change: a replacement
+// with -replace, a deletion with -delete.
+func (p *Plan) Named(ch *Change) bool {
+	switch ch.Action {
+	case Replace:
+		return named(p.Replace, ch.Addr)
+	case Delete:
+		return p.Destroy || named(p.Deletes, ch.Addr)
+	}
+	return false
+}
+
+// CheckReplacements returns one error per replacement or deletion apply
+// must refuse, pointing at the resource's block, before anything is
+// changed.
 func (e *Engine) CheckReplacements(p *Plan) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, ch := range p.UnnamedReplacements() {
+		if ch.Action == Delete {
+			// The block is gone (or the key left count or for_each):
+			// nothing to point at but the address.
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+				Summary: fmt.Sprintf("Deleting %s needs -delete=%s", ch.Addr, ShellAddr(ch.Addr)),
+				Detail: fmt.Sprintf("The plan deletes %s (%s): %s. mlops does not delete a converged machine unless you name it. "+
+					"To keep it, put its block back; to keep it running but no longer manage it, run mlops state rm %s; "+
+					"to delete it, run mlops apply -delete=%s. -auto-approve does not change this.",
+					ch.Addr, strings.Join(ch.Reasons, "; "), ch.Loses, ShellAddr(ch.Addr), ShellAddr(ch.Addr))})
+			continue
+		}
 		d := &hcl.Diagnostic{Severity: hcl.DiagError,
 			Summary: fmt.Sprintf("Replacing %s needs -replace=%s", ch.Addr, ch.Addr),
 			Detail: fmt.Sprintf("The plan replaces %s (%s): %s. mlops does not replace a converged machine unless you name it: "+

@@ -158,11 +158,107 @@ func TestReplacementOfConvergedHostNeedsNaming(t *testing.T) {
 // engineWith loads petAndThing with the pet provider's schemas.
 func engineWith(t *testing.T, h *harness, pet *petProvider, vars []string) *Engine {
 	t.Helper()
+	return engineWithSrc(t, h, pet, petAndThing, vars)
+}
+
+// engineWithSrc loads src with the pet provider's schemas.
+func engineWithSrc(t *testing.T, h *harness, pet *petProvider, src string, vars []string) *Engine {
+	t.Helper()
 	reg := providers.Registry{"fake": pet}
 	schemas := reg.Schemas(nil)
-	cfg, diags := config.LoadFiles(t.TempDir(), map[string][]byte{"main.hcl": []byte(petAndThing)}, config.LoadOptions{Schemas: schemas, Vars: vars})
+	cfg, diags := config.LoadFiles(t.TempDir(), map[string][]byte{"main.hcl": []byte(src)}, config.LoadOptions{Schemas: schemas, Vars: vars})
 	if diags.HasErrors() {
 		t.Fatalf("config: %s", diags.Error())
 	}
 	return &Engine{Config: cfg, Providers: reg, Schemas: schemas}
+}
+
+// TestDeletionOfConvergedHostNeedsNaming: a converged object (host steps)
+// whose block is removed is planned for deletion with what it loses, and
+// apply refuses it unless it is named with -delete; cattle is deleted
+// without fuss; -delete must name a deletion of the plan; a destroy plan
+// (the user ran mlops destroy) is not guarded; a saved plan keeps -delete.
+func TestDeletionOfConvergedHostNeedsNaming(t *testing.T) {
+	h := newHarness(t)
+	pet := &petProvider{fakeProvider: h.fake}
+	e := engineWith(t, h, pet, nil)
+	p, ref := h.plan(e, PlanOptions{})
+	if d := h.apply(e, p, ref); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+
+	// Both blocks removed: both deleted, only the pet is guarded.
+	e = engineWithSrc(t, h, pet, "", nil)
+	p, _ = h.plan(e, PlanOptions{})
+	box, cattle := p.Change(ra("fake_pet.box")), p.Change(ra("fake_thing.cattle"))
+	if box == nil || box.Action != Delete || !strings.Contains(box.Loses, "what its host steps hold (disk)") {
+		t.Fatalf("pet: %+v", box)
+	}
+	if cattle == nil || cattle.Action != Delete || cattle.Loses != "" {
+		t.Fatalf("cattle: %+v", cattle)
+	}
+	d := e.CheckReplacements(p)
+	if len(d) != 1 || d[0].Summary != "Deleting fake_pet.box needs -delete=fake_pet.box" ||
+		!strings.Contains(d[0].Detail, "it is no longer in the configuration") || !strings.Contains(d[0].Detail, "mlops state rm fake_pet.box") {
+		t.Fatalf("refusal: %v", d)
+	}
+	if got := p.UnnamedReplacements(); len(got) != 1 || got[0] != box {
+		t.Fatalf("unnamed: %v", got)
+	}
+
+	// A destroy plan names everything.
+	pd, _ := h.plan(e, PlanOptions{Destroy: true})
+	if d := e.CheckReplacements(pd); d.HasErrors() {
+		t.Fatalf("destroy plan refused: %v", d)
+	}
+
+	// -delete must name a deletion.
+	ref, _ = e.Refresh(context.Background(), h.st, RefreshOptions{})
+	if _, d := e.Plan(context.Background(), ref, PlanOptions{Deletes: []addrs.Resource{ra("fake_pet.nope")}}); !d.HasErrors() ||
+		!strings.Contains(d.Error(), "-delete=fake_pet.nope names no resource this plan deletes") {
+		t.Fatalf("-delete of nothing: %v", d)
+	}
+
+	// Named, it is allowed, and a saved plan keeps the name.
+	p, ref = h.plan(e, PlanOptions{Deletes: []addrs.Resource{ra("fake_pet.box")}})
+	if d := e.CheckReplacements(p); d.HasErrors() {
+		t.Fatalf("named deletion refused: %v", d)
+	}
+	b, err := Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]addrs.Resource{ra("fake_pet.box")}, back.Deletes); diff != "" {
+		t.Errorf("saved Deletes (-want +got):\n%s", diff)
+	}
+	if back.Change(ra("fake_pet.box")).Loses != p.Change(ra("fake_pet.box")).Loses || len(back.UnnamedReplacements()) != 0 {
+		t.Errorf("saved plan: unnamed %v", back.UnnamedReplacements())
+	}
+	if d := h.apply(e, p, ref); d.HasErrors() {
+		t.Fatal(d.Error())
+	}
+	if r := h.st.Resource("fake_pet.box"); r != nil {
+		t.Fatalf("fake_pet.box still in state after the named deletion: %+v", r)
+	}
+}
+
+func TestShellAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"aws_instance.box":           "aws_instance.box",
+		`aws_instance.box["alice"]`:  `'aws_instance.box["alice"]'`,
+		`aws_instance.box["o'neil"]`: `'aws_instance.box["o'\''neil"]'`,
+		"aws_instance.box[2]":        "'aws_instance.box[2]'",
+	} {
+		a, err := addrs.ParseResource(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ShellAddr(a); got != want {
+			t.Errorf("ShellAddr(%s) = %s, want %s", in, got, want)
+		}
+	}
 }

@@ -6,46 +6,44 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// renderLoses says under a guarded replacement what it destroys, and
-// whether apply will carry it out (the resource was named with -replace)
-// or refuse it.
+// renderLoses says under a guarded replacement or deletion what it
+// destroys, and whether apply will carry it out (the resource was named
+// with -replace or -delete) or refuse it.
 func renderLoses(lw *lineWriter, p *plan.Plan, ch *plan.Change) {
-	if ch.Loses == "" || ch.Action != plan.Replace {
+	if ch.Loses == "" || (ch.Action != plan.Replace && ch.Action != plan.Delete) || p.Destroy {
 		return
 	}
 	s := lw.streams
-	if isNamed(p, ch) {
+	flag, verb := "-replace", "replace"
+	if ch.Action == plan.Delete {
+		flag, verb = "-delete", "delete"
+	}
+	arg := flag + "=" + plan.ShellAddr(ch.Addr)
+	if p.Named(ch) {
 		lw.line("    %s", s.color(yellow, "# Warning: "+ch.Loses+"."))
-		lw.line("    %s", s.color(yellow, "# Named with -replace="+ch.Addr.String()+": apply will replace it."))
+		lw.line("    %s", s.color(yellow, "# Named with "+arg+": apply will "+verb+" it."))
 		return
 	}
 	lw.line("    %s", s.color(red+";"+bold, "# Warning: "+ch.Loses+"."))
-	lw.line("    %s", s.color(red+";"+bold, "# apply refuses this unless you name it: mlops apply -replace="+ch.Addr.String()))
+	lw.line("    %s", s.color(red+";"+bold, "# apply refuses this unless you name it: mlops apply "+arg))
 }
 
-func isNamed(p *plan.Plan, ch *plan.Change) bool {
-	for _, a := range p.Replace {
-		if a == ch.Addr {
-			return true
-		}
-	}
-	return false
-}
-
-// jsonGuard is a replacement of a converged machine in the JSON plan.
+// jsonGuard is a replacement or deletion of a converged machine in the
+// JSON plan.
 type jsonGuard struct {
-	// Loses says what the replacement destroys.
+	// Loses says what the replacement or deletion destroys.
 	Loses string `json:"loses"`
-	// Named: the resource was named with -replace, so apply carries it
-	// out; otherwise apply refuses the plan.
+	// Named: the resource was named with -replace (a replacement) or
+	// -delete (a deletion), so apply carries it out; otherwise apply
+	// refuses the plan.
 	Named bool `json:"named"`
 }
 
 func guardJSON(p *plan.Plan, ch *plan.Change) *jsonGuard {
-	if ch.Loses == "" || ch.Action != plan.Replace {
+	if ch.Loses == "" || (ch.Action != plan.Replace && ch.Action != plan.Delete) || p.Destroy {
 		return nil
 	}
-	return &jsonGuard{Loses: ch.Loses, Named: isNamed(p, ch)}
+	return &jsonGuard{Loses: ch.Loses, Named: p.Named(ch)}
 }
 
 // inPlaceBlock reports whether a single nested block is present before and

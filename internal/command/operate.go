@@ -30,6 +30,7 @@ type operation struct {
 
 	saved   *plan.Plan
 	replace []addrs.Resource
+	deletes []addrs.Resource
 	l       *loaded
 	budget  hcl.Diagnostics
 	store   state.Store
@@ -91,8 +92,8 @@ func (x *operation) stale(format string, args ...any) bool {
 }
 
 // readSavedPlan reads apply's PLANFILE, checks that the files it was made
-// from did not move, and takes its variables, -destroy, -upgrade and
-// -replace as the flags of this run.
+// from did not move, and takes its variables, -destroy, -upgrade,
+// -replace and -delete as the flags of this run.
 func (x *operation) readSavedPlan() bool {
 	o := x.o
 	if o.planFile != "" {
@@ -118,11 +119,15 @@ func (x *operation) readSavedPlan() bool {
 		o.vf.vars, o.vf.varFiles = savedVariableArgs(x.saved, x.d.Env)
 		o.destroy = x.saved.Destroy
 		o.upgrade = x.saved.Upgrade
-		o.replace = append(o.replace, savedReplace(x.saved)...)
+		o.replace = append(o.replace, addrArgs(x.saved.Replace)...)
+		o.deletes = append(o.deletes, addrArgs(x.saved.Deletes)...)
 	}
 	var err error
-	if x.replace, err = parseReplace(o.replace); err != nil {
+	if x.replace, err = parseAddrList(o.replace); err != nil {
 		return x.fail("Invalid -replace address", err)
+	}
+	if x.deletes, err = parseAddrList(o.deletes); err != nil {
+		return x.fail("Invalid -delete address", err)
 	}
 	return true
 }
@@ -241,7 +246,7 @@ func (x *operation) makePlan() bool {
 		x.diagnostics(cfg, diags)
 		return false
 	}
-	p, pdiags := e.Plan(stop, ref, plan.PlanOptions{Destroy: x.o.destroy, Replace: x.replace})
+	p, pdiags := e.Plan(stop, ref, plan.PlanOptions{Destroy: x.o.destroy, Replace: x.replace, Deletes: x.deletes})
 	diags = append(diags, pdiags...)
 	if p != nil {
 		p.Costs = estimatePlan(cfg, p)

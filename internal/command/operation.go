@@ -26,6 +26,8 @@ Options:
   -destroy             Plan to destroy everything instead.
   -replace ADDR        Replace this resource even if nothing forces it; also
                        allows the replacement of a converged machine (repeatable).
+  -delete ADDR         Allow deleting this converged machine, which is no longer
+                       in the configuration (repeatable).
   -refresh=false       Do not read the cloud; plan against the recorded state.
   -detailed-exitcode   Exit 0 when there are no changes, 2 when there are, 1 on error.
   -upgrade             Re-resolve what mlops.lock.hcl pins (images, package
@@ -48,6 +50,10 @@ Options:
   -replace ADDR        Replace this resource even if nothing forces it. A plan
                        that replaces a machine with layers or a data volume is
                        refused unless it is named so (repeatable).
+  -delete ADDR         Allow deleting this machine with layers or a data volume
+                       whose block was removed (or whose key left count or
+                       for_each); apply refuses that unless it is named so
+                       (repeatable). mlops state rm ADDR forgets it instead.
   -var NAME=VALUE      Set a variable (repeatable).
   -var-file FILE       Read variables from an HCL file (repeatable).
   -json                Print progress as JSON lines.
@@ -93,6 +99,7 @@ type opFlags struct {
 	chdir            string
 	planFile         string
 	replace          stringList
+	deletes          stringList
 	upgrade          bool
 }
 
@@ -118,6 +125,7 @@ func parseOpFlags(d Deps, name, usage string, args []string) (*opFlags, bool) {
 	}
 	if name == "plan" || name == "apply" {
 		fs.Var(&o.replace, "replace", "")
+		fs.Var(&o.deletes, "delete", "")
 	}
 	if name == "plan" || name == "apply" {
 		fs.BoolVar(&o.upgrade, "upgrade", false, "")

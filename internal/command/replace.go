@@ -2,11 +2,11 @@ package command
 
 import (
 	"github.com/mlops-dev/mlops/addrs"
-	"github.com/mlops-dev/mlops/plan"
 )
 
-// parseReplace reads the -replace addresses (TYPE.NAME), without repeats.
-func parseReplace(list []string) ([]addrs.Resource, error) {
+// parseAddrList reads the -replace or -delete addresses (TYPE.NAME,
+// TYPE.NAME[KEY]), without repeats.
+func parseAddrList(list []string) ([]addrs.Resource, error) {
 	var out []addrs.Resource
 	seen := map[addrs.Resource]bool{}
 	for _, s := range list {
@@ -22,11 +22,12 @@ func parseReplace(list []string) ([]addrs.Resource, error) {
 	return out, nil
 }
 
-// savedReplace are the -replace addresses a saved plan was made with: the
-// plan made again to check it is made with them too.
-func savedReplace(p *plan.Plan) []string {
-	out := make([]string, 0, len(p.Replace))
-	for _, a := range p.Replace {
+// addrArgs are the -replace or -delete addresses a saved plan was made
+// with, as arguments: the plan made again to check it is made with them
+// too.
+func addrArgs(list []addrs.Resource) []string {
+	out := make([]string, 0, len(list))
+	for _, a := range list {
 		out = append(out, a.String())
 	}
 	return out

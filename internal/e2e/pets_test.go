@@ -75,3 +75,50 @@ func TestNewerImageNeverReplacesThePet(t *testing.T) {
 		t.Fatalf("the lock after apply -upgrade does not pin %s alone:\n%s", img.ID, lock)
 	}
 }
+
+// TestRemovedBlockNeverDeletesThePet: the block of a converged box goes
+// from the file (a bad merge, the wrong directory with the team's remote
+// state). plan shows the deletion with what it destroys; apply refuses it,
+// -auto-approve or not, and changes nothing; named with -delete, the box
+// is deleted.
+func TestRemovedBlockNeverDeletesThePet(t *testing.T) {
+	h := testworld.StartHost(t)
+	layer := `
+  layer "file" {
+    name        = "notes"
+    destination = "~/notes/todo"
+    content     = "train\n"
+  }
+`
+	config := machineConfig("", layer, "")
+	s := layerStack(t, h.KeyFile, h.Addr, h.Port, config)
+	s.must(0, "apply", "-auto-approve")
+	id := awssdk.ToString(s.liveInstances()[0].InstanceId)
+
+	// The block is gone; the key pair and the image stay.
+	s.writeConfig(config[:strings.Index(config, `resource "aws_instance" "dev"`)])
+	r := s.must(2, "plan", "-detailed-exitcode")
+	contains(t, r, "aws_instance.dev will be destroyed", "it is no longer in the configuration",
+		"# Warning: deleting destroys the machine, its disks and everything on them: the software of its layers (notes)",
+		"apply refuses this unless you name it: mlops apply -delete=aws_instance.dev")
+
+	r = s.must(1, "apply", "-auto-approve")
+	contains(t, r, "Deleting aws_instance.dev needs -delete=aws_instance.dev", "mlops state rm aws_instance.dev")
+	if live := s.liveInstances(); len(live) != 1 || awssdk.ToString(live[0].InstanceId) != id {
+		t.Fatalf("the refused apply changed the instances: %v", live)
+	}
+	if got := s.recordedLayers("aws_instance.dev"); len(got) != 1 {
+		t.Fatalf("the refused apply changed the state: layers %v", got)
+	}
+
+	// -delete must name a deletion of the plan.
+	r = s.must(1, "apply", "-auto-approve", "-delete=aws_key_pair.razer")
+	contains(t, r, "-delete=aws_key_pair.razer names no resource this plan deletes")
+
+	r = s.must(0, "apply", "-auto-approve", "-delete=aws_instance.dev")
+	contains(t, r, "Named with -delete=aws_instance.dev: apply will delete it.")
+	if live := s.liveInstances(); len(live) != 0 {
+		t.Fatalf("after apply -delete=aws_instance.dev: %d live instances", len(live))
+	}
+	s.must(0, "plan", "-detailed-exitcode")
+}
