@@ -249,7 +249,8 @@ func TestTeamBoxPerMemberSharedS3State(t *testing.T) {
 		t.Errorf("ssh zoomcamp-bob: exit %d: %s", code, out)
 	}
 
-	// Carol leaves: exactly her box is destroyed; her key leaves the others.
+	// Carol leaves: exactly her box is destroyed, once named; her key
+	// leaves the others.
 	delete(members, "carol")
 	a.writeConfig(teamConfig(members))
 	r = a.must(0, "plan")
@@ -258,7 +259,13 @@ func TestTeamBoxPerMemberSharedS3State(t *testing.T) {
 		t.Fatalf("plan after carol left destroys %v:\n%s", got, r)
 	}
 	contains(t, r, "0 to add", "1 to destroy")
-	a.must(0, "apply", "-auto-approve")
+	// Her box is a pet too: apply deletes it only when it is named.
+	r = a.must(1, "apply", "-auto-approve")
+	contains(t, r, `Deleting aws_instance.box["carol"] needs -delete='aws_instance.box["carol"]'`)
+	if n := len(a.liveInstances()); n != 3 {
+		t.Errorf("%d instances after the refused apply, want 3", n)
+	}
+	a.must(0, "apply", "-auto-approve", `-delete=aws_instance.box["carol"]`)
 	if n := len(a.liveInstances()); n != 2 {
 		t.Errorf("%d instances after carol left, want 2", n)
 	}
