@@ -66,10 +66,28 @@ func packageReason(p, fact string) string {
 	return ""
 }
 
+// probe asks dpkg once for all the packages (each dpkg-query reads the
+// whole status database: about 8 ms of the host's CPU), then writes each
+// package's fact as probeDpkg would: the "STATUS|VERSION" of every
+// instance dpkg knows by that name, run together.
 func (s *aptSpec) probe(w *script) {
+	if len(s.packages) == 1 {
+		name, _ := splitPackage(s.packages[0])
+		probeDpkg(w, "pkg.0", name)
+		return
+	}
+	names := make([]string, len(s.packages))
 	for j, p := range s.packages {
 		name, _ := splitPackage(p)
-		probeDpkg(w, "pkg."+strconv.Itoa(j), name)
+		names[j] = quote(name)
+	}
+	if len(names) == 0 {
+		return
+	}
+	w.line(`q=$(dpkg-query -W -f='${Package}|${Status}|${Version}\n' `, strings.Join(names, " "), ` 2>/dev/null) || :`)
+	for j, name := range names {
+		w.line(`v=; while IFS= read -r l; do if [ "${l%%|*}" = `, name, ` ]; then v+=${l#*|}; fi; done <<<"$q"`)
+		w.fact("pkg."+strconv.Itoa(j), `"$v"`)
 	}
 }
 

@@ -10,9 +10,13 @@ __mlops_probe() {
 __mlops_i=0
 (
 __mlops_fact begin ''
-__mlops_fact pkg.0 "$(dpkg-query -W -f='${Status}|${Version}' 'git' 2>/dev/null)"
-__mlops_fact pkg.1 "$(dpkg-query -W -f='${Status}|${Version}' 'make' 2>/dev/null)"
-__mlops_fact pkg.2 "$(dpkg-query -W -f='${Status}|${Version}' 'libc6' 2>/dev/null)"
+q=$(dpkg-query -W -f='${Package}|${Status}|${Version}\n' 'git' 'make' 'libc6' 2>/dev/null) || :
+v=; while IFS= read -r l; do if [ "${l%%|*}" = 'git' ]; then v+=${l#*|}; fi; done <<<"$q"
+__mlops_fact pkg.0 "$v"
+v=; while IFS= read -r l; do if [ "${l%%|*}" = 'make' ]; then v+=${l#*|}; fi; done <<<"$q"
+__mlops_fact pkg.1 "$v"
+v=; while IFS= read -r l; do if [ "${l%%|*}" = 'libc6' ]; then v+=${l#*|}; fi; done <<<"$q"
+__mlops_fact pkg.2 "$v"
 ) </dev/null
 __mlops_fact end "$?"
 __mlops_i=1
