@@ -363,18 +363,25 @@ func (r *recordingHooks) StillApplying(addrs.Resource, Action, time.Duration) {
 	r.mu.Unlock()
 }
 
-func TestPlanFileRoundTrip(t *testing.T) {
-	h := newHarness(t)
-	e := h.engine(twoThings)
-	p, _ := h.plan(e, PlanOptions{})
+// savedAndRead writes p as a saved plan and reads it back.
+func savedAndRead(t *testing.T, p *Plan) *Plan {
+	t.Helper()
 	b, err := Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Unmarshal(b)
+	back, err := Unmarshal(b)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return back
+}
+
+func TestPlanFileRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	e := h.engine(twoThings)
+	p, _ := h.plan(e, PlanOptions{})
+	got := savedAndRead(t, p)
 	if d := cmp.Diff(actions(p), actions(got)); d != "" {
 		t.Fatal(d)
 	}
@@ -517,19 +524,12 @@ func TestCheckSchemasRefusesMisfitPlanValues(t *testing.T) {
 	if err := CheckSchemas(p, e.Schemas); err != nil {
 		t.Fatalf("a fresh plan: %v", err)
 	}
-	b, err := Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := Unmarshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := savedAndRead(t, p)
 	if err := CheckSchemas(back, e.Schemas); err != nil {
 		t.Fatalf("a saved plan read back: %v", err)
 	}
 	back.Changes[0].After = cty.ObjectVal(map[string]cty.Value{"name": cty.True})
-	err = CheckSchemas(back, e.Schemas)
+	err := CheckSchemas(back, e.Schemas)
 	if err == nil || !strings.Contains(err.Error(), "does not fit the schema of fake_thing") {
 		t.Fatalf("misfit value: %v", err)
 	}

@@ -143,14 +143,7 @@ func TestPlanFileKeepsLockData(t *testing.T) {
 	p := &Plan{Upgrade: true, Notes: []string{"newer image"}, Variables: map[string]cty.Value{},
 		LockChanges: []*LockChange{{Kind: "data", Key: "data.aws_ami.u", Action: Update, Before: "ami-1", After: "ami-2", Reason: "-upgrade",
 			Packages: []PackageMove{{Name: "jq", Before: "1.0", After: "2.0"}}, Unchanged: 1}}}
-	b, err := Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Unmarshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := savedAndRead(t, p)
 	if !got.Upgrade || len(got.Notes) != 1 || len(got.LockChanges) != 1 || !reflect.DeepEqual(got.LockChanges[0], p.LockChanges[0]) {
 		t.Errorf("round trip: upgrade %v, notes %q, lock changes %+v", got.Upgrade, got.Notes, got.LockChanges)
 	}

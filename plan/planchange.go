@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -86,7 +87,7 @@ func (e *Engine) planManaged(ctx context.Context, ref *Refreshed, opts PlanOptio
 	if !exists {
 		prior = cty.NullVal(rs.ImpliedType())
 	}
-	forced := exists && named(opts.Replace, addr)
+	forced := exists && slices.Contains(opts.Replace, addr)
 	resp := prov.PlanChange(ctx, providers.PlanChangeRequest{Addr: addr, Prior: prior, Config: cfgVal, Replace: forced})
 	diags = append(diags, e.providerSubjects(addr, resp.Diagnostics)...)
 	if resp.Diagnostics.HasErrors() {

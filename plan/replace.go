@@ -2,10 +2,12 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/internal/shellword"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/state"
 	"github.com/zclconf/go-cty/cty"
@@ -35,16 +37,6 @@ func (e *Engine) checkReplaceAddrs(replace []addrs.Resource) hcl.Diagnostics {
 	return diags
 }
 
-// named reports whether addr is among the -replace addresses.
-func named(replace []addrs.Resource, addr addrs.Resource) bool {
-	for _, r := range replace {
-		if r == addr {
-			return true
-		}
-	}
-	return false
-}
-
 // guardReplacement records what a replacement loses when the resource is a
 // converged host: it has layers or host steps. resp is the provider's plan.
 func (e *Engine) guardReplacement(ch *Change, resp providers.PlanChangeResponse) {
@@ -72,16 +64,8 @@ func (e *Engine) deleteLoses(r *state.Resource, addr addrs.Resource, before cty.
 	for _, s := range e.hostSteps(addr, before) {
 		steps = append(steps, s.Addr.Name)
 	}
-	isStep := func(name string) bool {
-		for _, s := range steps {
-			if s == name {
-				return true
-			}
-		}
-		return false
-	}
 	for _, l := range r.Layers {
-		if !isStep(l.Name) {
+		if !slices.Contains(steps, l.Name) {
 			layers = append(layers, l.Name)
 		}
 	}
@@ -103,7 +87,7 @@ func (e *Engine) deleteLoses(r *state.Resource, addr addrs.Resource, before cty.
 func ShellAddr(addr addrs.Resource) string {
 	s := addr.String()
 	if strings.ContainsAny(s, `[]"' `) {
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		return shellword.Quote(s)
 	}
 	return s
 }
@@ -113,13 +97,7 @@ func ShellAddr(addr addrs.Resource) string {
 func checkDeleteAddrs(p *Plan) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, addr := range p.Deletes {
-		found := false
-		for _, ch := range p.Changes {
-			if ch.Addr == addr && ch.Action == Delete {
-				found = true
-			}
-		}
-		if !found {
+		if ch := p.Change(addr); ch == nil || ch.Action != Delete {
 			diags = append(diags, errDiag("Invalid -delete address",
 				fmt.Sprintf("-delete=%s names no resource this plan deletes. -delete allows apply to delete a converged machine that is no longer in the configuration; it does not ask for a deletion (remove the resource's block for that).", addr)))
 		}
@@ -129,12 +107,10 @@ func checkDeleteAddrs(p *Plan) hcl.Diagnostics {
 
 // UnnamedReplacements are the guarded replacements and deletions of the
 // plan that the user did not name (-replace, -delete): apply refuses them.
-// A destroy plan has none: running mlops destroy names everything.
+// A destroy plan has none (planDestroy guards nothing): running mlops
+// destroy names everything.
 func (p *Plan) UnnamedReplacements() []*Change {
 	var out []*Change
-	if p.Destroy {
-		return nil
-	}
 	for _, ch := range p.Changes {
 		if ch.Loses != "" && !p.Named(ch) {
 			out = append(out, ch)
@@ -148,9 +124,9 @@ func (p *Plan) UnnamedReplacements() []*Change {
 func (p *Plan) Named(ch *Change) bool {
 	switch ch.Action {
 	case Replace:
-		return named(p.Replace, ch.Addr)
+		return slices.Contains(p.Replace, ch.Addr)
 	case Delete:
-		return p.Destroy || named(p.Deletes, ch.Addr)
+		return slices.Contains(p.Deletes, ch.Addr)
 	}
 	return false
 }

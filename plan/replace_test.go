@@ -126,14 +126,7 @@ func TestReplacementOfConvergedHostNeedsNaming(t *testing.T) {
 		}
 	}
 	// A saved plan keeps the named addresses and what is lost.
-	b, err := Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := Unmarshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := savedAndRead(t, p)
 	if diff := cmp.Diff([]addrs.Resource{ra("fake_pet.box")}, back.Replace); diff != "" {
 		t.Errorf("saved Replace (-want +got):\n%s", diff)
 	}
@@ -224,14 +217,7 @@ func TestDeletionOfConvergedHostNeedsNaming(t *testing.T) {
 	if d := e.CheckReplacements(p); d.HasErrors() {
 		t.Fatalf("named deletion refused: %v", d)
 	}
-	b, err := Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := Unmarshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := savedAndRead(t, p)
 	if diff := cmp.Diff([]addrs.Resource{ra("fake_pet.box")}, back.Deletes); diff != "" {
 		t.Errorf("saved Deletes (-want +got):\n%s", diff)
 	}

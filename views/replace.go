@@ -10,7 +10,7 @@ import (
 // destroys, and whether apply will carry it out (the resource was named
 // with -replace or -delete) or refuse it.
 func renderLoses(lw *lineWriter, p *plan.Plan, ch *plan.Change) {
-	if ch.Loses == "" || (ch.Action != plan.Replace && ch.Action != plan.Delete) || p.Destroy {
+	if ch.Loses == "" { // only guarded replacements and deletions have it
 		return
 	}
 	s := lw.streams
@@ -40,7 +40,7 @@ type jsonGuard struct {
 }
 
 func guardJSON(p *plan.Plan, ch *plan.Change) *jsonGuard {
-	if ch.Loses == "" || (ch.Action != plan.Replace && ch.Action != plan.Delete) || p.Destroy {
+	if ch.Loses == "" {
 		return nil
 	}
 	return &jsonGuard{Loses: ch.Loses, Named: p.Named(ch)}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/mlops-dev/mlops/internal/shellword"
 	"github.com/mlops-dev/mlops/internal/sshconfig"
 	"github.com/mlops-dev/mlops/plan"
 )
@@ -38,7 +38,7 @@ func addSSHExtras(d Deps, dir string, hosts []plan.HostSSH, entries []sshconfig.
 			if err != nil {
 				warnings = append(warnings, fmt.Sprintf("ssh alias %s: no ProxyCommand for wake = true: cannot tell where the mlops binary is: %v", e.Alias, err))
 			} else {
-				e.ProxyCommand = shellQuote(exe) + " -chdir=" + shellQuote(dir) + " ssh -stdio " + e.Alias
+				e.ProxyCommand = shellword.Quote(exe) + " -chdir=" + shellword.Quote(dir) + " ssh -stdio " + e.Alias
 			}
 		}
 		if err := e.Check(); err != nil {
@@ -60,9 +60,4 @@ func (d Deps) executable() (string, error) {
 		return "", err
 	}
 	return filepath.Abs(p)
-}
-
-// shellQuote quotes s as one word for the shell that runs a ProxyCommand.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/mlops-dev/mlops/internal/shellword"
 	"github.com/mlops-dev/mlops/internal/testworld"
 	"golang.org/x/crypto/ssh"
 )
@@ -226,7 +227,7 @@ func asUbuntu(t *testing.T, h *testworld.Host, cmd string) string {
 	return strings.TrimSpace(h.Exec(t, "su - ubuntu -c "+shellQuote(cmd)))
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+var shellQuote = shellword.Quote
 
 // timed logs how long a step took, and with MLOPS_E2E_OUTPUT=1 all of its
 // output.

@@ -71,7 +71,10 @@ func packageReason(p, fact string) string {
 // package's fact as probeDpkg would: the "STATUS|VERSION" of every
 // instance dpkg knows by that name, run together.
 func (s *aptSpec) probe(w *script) {
-	if len(s.packages) == 1 {
+	switch len(s.packages) {
+	case 0:
+		return
+	case 1:
 		name, _ := splitPackage(s.packages[0])
 		probeDpkg(w, "pkg.0", name)
 		return
@@ -80,9 +83,6 @@ func (s *aptSpec) probe(w *script) {
 	for j, p := range s.packages {
 		name, _ := splitPackage(p)
 		names[j] = quote(name)
-	}
-	if len(names) == 0 {
-		return
 	}
 	w.line(`q=$(dpkg-query -W -f='${Package}|${Status}|${Version}\n' `, strings.Join(names, " "), ` 2>/dev/null) || :`)
 	for j, name := range names {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mlops-dev/mlops/addrs"
+	"github.com/mlops-dev/mlops/internal/shellword"
 	"github.com/mlops-dev/mlops/internal/testworld"
 	"github.com/mlops-dev/mlops/providers"
 	"github.com/mlops-dev/mlops/providers/host"
@@ -215,7 +216,7 @@ func (l *lines) add(a addrs.Layer, line string) {
 	l.m[a.Name] = append(l.m[a.Name], line)
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+var shellQuote = shellword.Quote
 
 // loopbackDial dials only 127.0.0.0/8.
 func loopbackDial(t *testing.T) func(context.Context, string, string) (net.Conn, error) {

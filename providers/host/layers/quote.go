@@ -3,21 +3,16 @@ package layers
 import (
 	"path"
 	"strings"
+
+	"github.com/mlops-dev/mlops/internal/shellword"
 )
 
-// quote returns s as one bash word that expands to exactly s. It wraps s in
-// single quotes, inside which nothing is special to bash, and writes each
-// single quote of s as: close the quote, a backslash-escaped quote, reopen.
-//
-//	it's  ->  'it'\''s'
-//
-// No value can break out of its word, whatever it contains. Every value from
-// configuration that goes into a remote script passes through quote (or
-// through base64) even though validation has already rejected the hostile
-// ones: the two defences are independent.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// quote returns s as one bash word that expands to exactly s
+// (shellword.Quote). Every value from configuration that goes into a
+// remote script passes through quote (or through base64) even though
+// validation has already rejected the hostile ones: the two defences are
+// independent.
+var quote = shellword.Quote
 
 // shPath returns a bash expression for a path from configuration. A leading
 // "~/" means the SSH user's home directory and is expanded on the host:

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/mlops-dev/mlops/internal/shellword"
 	"github.com/mlops-dev/mlops/internal/testworld"
 )
 
@@ -51,7 +52,7 @@ func run() int {
 	}
 
 	var lines []string
-	add := func(k, v string) { lines = append(lines, fmt.Sprintf("export %s=%s", k, shellQuote(v))) }
+	add := func(k, v string) { lines = append(lines, fmt.Sprintf("export %s=%s", k, shellword.Quote(v))) }
 	for _, kv := range moto.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		add(k, v)
@@ -85,8 +86,4 @@ func run() int {
 	<-sig
 	logf("stopping")
 	return 0
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
